@@ -1,0 +1,29 @@
+//! # dimple
+//!
+//! Executable, reproducible checks of theorems about the high-dimensional geometry of trained
+//! neural networks. Each claim of a paper is a [`check::Check`] tied to a theory file
+//! (`theory/<id>.toml`): it draws an instance inside the theorem's assumptions from a seeded
+//! ChaCha stream, trains / attacks / solves, measures, and compares the measurement with the
+//! bound, returning [`check::Evidence`] with a verdict that can fail.
+//!
+//! Layers, bottom up: [`linalg`] and [`rng`]; [`data`] and [`model`]; [`loss`] and [`train`];
+//! [`margin`] (QPs, LPs, KKT certificates); [`stats`]; the [`theory`] registry; the
+//! [`check`] framework and the [`checks`] themselves; [`report`] (tables, JSON, docs).
+
+#![warn(missing_docs)]
+
+pub mod check;
+pub mod checks;
+pub mod data;
+pub mod error;
+pub mod linalg;
+pub mod loss;
+pub mod margin;
+pub mod model;
+pub mod report;
+pub mod rng;
+pub mod stats;
+pub mod theory;
+pub mod train;
+
+pub use error::{Error, Result};

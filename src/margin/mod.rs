@@ -1,0 +1,16 @@
+//! Margins, multipliers and KKT certificates (kkt.md §2–§3).
+//!
+//! - [`qp`]: the Clarabel interface (status checked, never assumed);
+//! - [`multipliers`]: λ* = argmin_{λ≥0} ‖θ − Σλ_i g_i‖ as the QP min ½λᵀKλ − bᵀλ, the active-set
+//!   polish, the box QP ε*(δ₀), and a Lawson–Hanson cross-check;
+//! - [`svm`]: the bias-free hard-margin SVM, dual and primal;
+//! - [`lp`]: L1- and L∞-geometry margins as LPs through good_lp;
+//! - [`certificate`]: the (ε, δ, τ) certificate of any homogeneous model;
+//! - [`fixture`]: the V1 class-aligned exact KKT point.
+
+pub mod certificate;
+pub mod fixture;
+pub mod lp;
+pub mod multipliers;
+pub mod qp;
+pub mod svm;

@@ -1,0 +1,150 @@
+//! Non-negative multipliers: λ* = argmin_{λ≥0} ‖θ − Σ_i λ_i g_i‖² (kkt.md §3).
+//!
+//! Expanding the square and dropping ½‖θ‖² gives the QP min ½λᵀKλ − bᵀλ, λ ≥ 0, with
+//! K_ik = ⟨g_i, g_k⟩ and b_i = ⟨g_i, θ⟩, solved by Clarabel (P = K, q = −b, A = −I, b = 0,
+//! one non-negative cone). An interior-point λ is accurate to about 1e−8, so it is *polished*:
+//! on the support S⁺ = {λ_i > 1e−9·max λ} solve K_{S⁺S⁺} λ = b_{S⁺} by Cholesky and keep the
+//! result if λ ≥ 0 and the NNLS optimality conditions hold (Kλ − b ≥ −tol off the support).
+//! The hard-margin SVM dual is the same problem with b = 1.
+//!
+//! The exact (ε, δ) trade-off is the box QP ε*(δ₀) = min ‖θ − Σλ_i g_i‖ subject to
+//! 0 ≤ λ_i ≤ δ₀/(q_i − 1) where q_i > 1 (no upper bound where q_i ≤ 1).
+//!
+//! [`lawson_hanson`] is the independent active-set solver (the `nnls` crate) used as a
+//! cross-check.
+
+use super::qp::{self, Cone, QpStatus};
+use crate::error::{Error, Result};
+use clarabel::algebra::CscMatrix;
+use nalgebra::{DMatrix, DVector};
+use serde::Serialize;
+
+/// Relative threshold below which a multiplier counts as zero.
+pub const SUPPORT_THRESHOLD: f64 = 1e-9;
+
+/// Multipliers from the QP, raw and (when the polish is accepted) polished.
+#[derive(Clone, Debug)]
+pub struct Multipliers {
+    /// Clarabel's λ with negative entries clipped to 0.
+    pub raw: DVector<f64>,
+    /// The polished λ if accepted, else `raw`.
+    pub lambda: DVector<f64>,
+    /// Whether `lambda` is the polished solution.
+    pub polished: bool,
+    /// Solver status (AlmostSolved is a warning).
+    pub status: QpStatus,
+    /// Interior-point iterations.
+    pub iterations: u32,
+}
+
+/// How well λ satisfies the NNLS optimality conditions λ ≥ 0, ∇ = Kλ − b ≥ 0, λ∘∇ = 0.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Optimality {
+    /// min_i λ_i.
+    pub min_lambda: f64,
+    /// min_i (Kλ − b)_i.
+    pub min_gradient: f64,
+    /// max_i |λ_i (Kλ − b)_i|.
+    pub max_complementarity: f64,
+}
+
+fn neg_identity(n: usize) -> CscMatrix<f64> {
+    CscMatrix::new(n, n, (0..=n).collect(), (0..n).collect(), vec![-1.0; n])
+}
+
+fn validate(k: &DMatrix<f64>, b: &DVector<f64>) -> Result<()> {
+    if k.nrows() != k.ncols() || k.nrows() != b.len() || b.is_empty() {
+        return Err(Error::shape(format!("QP needs a square K matching b: K is {:?}, b has {}", k.shape(), b.len())));
+    }
+    crate::error::ensure_finite("Gram matrix", k.as_slice())?;
+    crate::error::ensure_finite("linear term", b.as_slice())
+}
+
+/// Solves min_{λ≥0} ½λᵀKλ − bᵀλ and polishes the result.
+pub fn nnls_qp(k: &DMatrix<f64>, b: &DVector<f64>) -> Result<Multipliers> {
+    validate(k, b)?;
+    let n = b.len();
+    let q: Vec<f64> = b.iter().map(|v| -v).collect();
+    let sol = qp::solve("multiplier QP", &qp::csc_upper(k), &q, &neg_identity(n), &vec![0.0; n], &[Cone::Nonneg(n)])?;
+    let raw = DVector::from_iterator(n, sol.x.iter().map(|v| v.max(0.0)));
+    let (lambda, polished) = match polish(k, b, &raw) {
+        Some(l) => (l, true),
+        None => (raw.clone(), false),
+    };
+    Ok(Multipliers { raw, lambda, polished, status: sol.status, iterations: sol.iterations })
+}
+
+/// The active-set polish described in the module documentation; `None` if it is not accepted.
+pub fn polish(k: &DMatrix<f64>, b: &DVector<f64>, raw: &DVector<f64>) -> Option<DVector<f64>> {
+    let n = b.len();
+    let max = raw.max();
+    let support: Vec<usize> = if max > 0.0 { (0..n).filter(|&i| raw[i] > SUPPORT_THRESHOLD * max).collect() } else { Vec::new() };
+    let mut lambda = DVector::zeros(n);
+    if !support.is_empty() {
+        let ks = k.select_rows(&support).select_columns(&support);
+        let bs = DVector::from_iterator(support.len(), support.iter().map(|&i| b[i]));
+        let ls = crate::linalg::cholesky_solve(&ks, &bs)?;
+        if ls.iter().any(|&v| v < 0.0) {
+            return None;
+        }
+        for (a, &i) in support.iter().enumerate() {
+            lambda[i] = ls[a];
+        }
+    }
+    let grad = k * &lambda - b;
+    let kmax = (0..n).map(|i| k[(i, i)]).fold(0.0, f64::max);
+    let tol = 1e-9 * b.amax().max(kmax * lambda.max().max(0.0)).max(f64::MIN_POSITIVE);
+    let ok = (0..n).filter(|i| !support.contains(i)).all(|i| grad[i] >= -tol);
+    ok.then_some(lambda)
+}
+
+/// The NNLS optimality measures of λ for (K, b).
+pub fn optimality(k: &DMatrix<f64>, b: &DVector<f64>, lambda: &DVector<f64>) -> Optimality {
+    let grad = k * lambda - b;
+    Optimality {
+        min_lambda: lambda.min(),
+        min_gradient: grad.min(),
+        max_complementarity: lambda.component_mul(&grad).amax(),
+    }
+}
+
+/// The box QP min ½λᵀKλ − bᵀλ s.t. 0 ≤ λ_i ≤ upper_i (no bound where `upper_i` is `None`).
+pub fn box_qp(k: &DMatrix<f64>, b: &DVector<f64>, upper: &[Option<f64>]) -> Result<(DVector<f64>, QpStatus)> {
+    validate(k, b)?;
+    let n = b.len();
+    if upper.len() != n {
+        return Err(Error::shape(format!("box QP: {} bounds for {n} multipliers", upper.len())));
+    }
+    let bounded: Vec<(usize, f64)> = upper.iter().enumerate().filter_map(|(i, u)| u.map(|u| (i, u))).collect();
+    if let Some(&(i, u)) = bounded.iter().find(|(_, u)| !(*u >= 0.0)) {
+        return Err(Error::input(format!("box QP: upper bound {i} is {u}, must be ≥ 0")));
+    }
+    let nb = bounded.len();
+    let mut a = DMatrix::zeros(n + nb, n);
+    for i in 0..n {
+        a[(i, i)] = -1.0;
+    }
+    let mut rhs = vec![0.0; n + nb];
+    for (r, &(i, u)) in bounded.iter().enumerate() {
+        a[(n + r, i)] = 1.0;
+        rhs[n + r] = u;
+    }
+    let q: Vec<f64> = b.iter().map(|v| -v).collect();
+    let cones = [Cone::Nonneg(n), Cone::Nonneg(nb)];
+    let cones: &[Cone] = if nb == 0 { &cones[..1] } else { &cones };
+    let sol = qp::solve("box QP", &qp::csc_upper(k), &q, &qp::csc_dense(&a), &rhs, cones)?;
+    let lambda = DVector::from_iterator(n, sol.x.iter().enumerate().map(|(i, v)| v.clamp(0.0, upper[i].unwrap_or(f64::INFINITY))));
+    Ok((lambda, sol.status))
+}
+
+/// Lawson–Hanson NNLS on the tall matrix G (p × n, column i = g_i) with target θ.
+pub fn lawson_hanson(g: &DMatrix<f64>, theta: &DVector<f64>) -> Result<DVector<f64>> {
+    let (p, n) = g.shape();
+    if p == 0 || n == 0 || theta.len() != p {
+        return Err(Error::shape(format!("Lawson–Hanson needs a non-empty p × n matrix and θ of length p; got {p} × {n} and {}", theta.len())));
+    }
+    let a = ndarray::Array2::from_shape_fn((p, n), |(i, j)| g[(i, j)]);
+    let t = ndarray::Array1::from_iter(theta.iter().cloned());
+    let (x, _) = nnls::nnls(a.view(), t.view());
+    Ok(DVector::from_iterator(n, x.iter().cloned()))
+}

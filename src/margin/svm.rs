@@ -1,0 +1,60 @@
+//! The bias-free hard-margin SVM (kkt.md §3).
+//!
+//! Primal: min ½‖w‖² s.t. y_i⟨w, x_i⟩ ≥ 1. Dual: min_{λ≥0} ½λᵀGλ − 1ᵀλ with
+//! G_ik = y_i y_k⟨x_i, x_k⟩ and w = Σ λ_i y_i x_i. The models have no bias, so there is **no**
+//! equality row yᵀλ = 0. The dual is solved by Clarabel and polished on its support
+//! (G_{S⁺S⁺}λ = 1); the primal (P = I_d, rows −y_i x_iᵀ ≤ −1) is an independent cross-check whose
+//! duals equal λ. Data that are not separable through the origin make the dual unbounded: that
+//! is reported as a solver error naming the cause, never as an answer.
+
+use super::multipliers::{nnls_qp, Multipliers};
+use super::qp::{self, Cone, QpStatus};
+use crate::data::Binary;
+use crate::error::{Error, Result};
+use crate::linalg::{gram_rows, mul_vec, Op};
+use clarabel::algebra::CscMatrix;
+use nalgebra::{DMatrix, DVector};
+
+/// A solved hard-margin SVM.
+#[derive(Clone, Debug)]
+pub struct Svm {
+    /// w = Σ λ_i y_i x_i.
+    pub w: DVector<f64>,
+    /// The dual multipliers (polished when accepted).
+    pub multipliers: Multipliers,
+    /// The signed Gram matrix G.
+    pub gram: DMatrix<f64>,
+}
+
+impl Svm {
+    /// The geometric margin γ* = 1/‖w‖.
+    pub fn margin(&self) -> f64 {
+        1.0 / self.w.norm()
+    }
+    /// The multipliers λ.
+    pub fn lambda(&self) -> &DVector<f64> {
+        &self.multipliers.lambda
+    }
+}
+
+/// Solves the dual of the hard-margin SVM.
+pub fn hard_margin(data: &Binary) -> Result<Svm> {
+    let sx = data.signed_x();
+    let gram = gram_rows(&sx);
+    let ones = DVector::from_element(data.n(), 1.0);
+    let multipliers = nnls_qp(&gram, &ones).map_err(|e| match e {
+        Error::Solver(msg) => Error::solver(format!("hard-margin SVM ({msg}); are the data separable through the origin?")),
+        other => other,
+    })?;
+    let w = mul_vec(&sx, Op::T, &multipliers.lambda);
+    Ok(Svm { w, multipliers, gram })
+}
+
+/// Solves the primal; returns w, the duals z of the margin rows, and the status.
+pub fn hard_margin_primal(data: &Binary) -> Result<(DVector<f64>, DVector<f64>, QpStatus)> {
+    let (n, d) = (data.n(), data.d());
+    let p = CscMatrix::new(d, d, (0..=d).collect(), (0..d).collect(), vec![1.0; d]);
+    let a = -data.signed_x();
+    let sol = qp::solve("hard-margin SVM primal", &p, &vec![0.0; d], &qp::csc_dense(&a), &vec![-1.0; n], &[Cone::Nonneg(n)])?;
+    Ok((DVector::from_vec(sol.x), DVector::from_vec(sol.z), sol.status))
+}

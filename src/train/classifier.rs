@@ -1,0 +1,72 @@
+//! Full-batch gradient descent on the mean cross-entropy of a multi-class classifier.
+
+use crate::data::MultiClass;
+use crate::error::{Error, Result};
+use crate::loss::cross_entropy;
+use crate::model::Classifier;
+use serde::Serialize;
+
+/// Settings of [`train_classifier`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClassifierGd {
+    /// Learning rate.
+    pub lr: f64,
+    /// Number of full-batch steps.
+    pub steps: usize,
+    /// Per-step multiplicative weight decay κ ∈ [0, 1).
+    pub weight_decay: f64,
+}
+
+/// Outcome of a classifier training run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ClassifierReport {
+    /// Steps taken.
+    pub steps: usize,
+    /// Final mean cross-entropy.
+    pub loss: f64,
+    /// Final training accuracy.
+    pub accuracy: f64,
+}
+
+/// Fraction of rows whose arg-max logit equals the label.
+pub fn accuracy(model: &dyn Classifier, data: &MultiClass) -> f64 {
+    let z = model.logits(data.x());
+    let hits = (0..data.n()).filter(|&i| z.row(i).transpose().argmax().0 == data.y()[i]).count();
+    hits as f64 / data.n() as f64
+}
+
+/// Trains in place; a non-finite loss is an error naming the step.
+pub fn train_classifier(model: &mut dyn Classifier, data: &MultiClass, cfg: &ClassifierGd) -> Result<ClassifierReport> {
+    if data.d() != model.input_dim() || data.classes() != model.classes() {
+        return Err(Error::shape(format!(
+            "model maps {} inputs to {} classes, data have {} features and {} classes",
+            model.input_dim(),
+            model.classes(),
+            data.d(),
+            data.classes()
+        )));
+    }
+    if !(cfg.lr > 0.0) || !(0.0..1.0).contains(&cfg.weight_decay) {
+        return Err(Error::input(format!("need lr > 0 and weight decay in [0, 1); got {} and {}", cfg.lr, cfg.weight_decay)));
+    }
+    let mut loss = f64::NAN;
+    for step in 0..cfg.steps {
+        let (_, _, grad) = model.forward_backward(data.x(), true, &mut |z| {
+            let (l, g) = cross_entropy(z, data.y());
+            loss = l;
+            g
+        });
+        if !loss.is_finite() {
+            return Err(Error::NonFinite(format!("cross-entropy at step {step}")));
+        }
+        let theta = model.params_mut();
+        if cfg.weight_decay > 0.0 {
+            *theta *= 1.0 - cfg.weight_decay;
+        }
+        if let Some(g) = grad {
+            theta.axpy(-cfg.lr, &g, 1.0);
+        }
+    }
+    let (l, _) = cross_entropy(&model.logits(data.x()), data.y());
+    Ok(ClassifierReport { steps: cfg.steps, loss: l, accuracy: accuracy(model, data) })
+}

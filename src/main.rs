@@ -98,6 +98,20 @@ impl From<Error> for Failure {
     }
 }
 
+/// Writes one line to stdout; a closed pipe (`dimple … | head`) ends the process quietly with
+/// the conventional SIGPIPE status instead of a panic.
+fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{text}").and_then(|_| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(141);
+        }
+        eprintln!("error: cannot write to stdout: {e}");
+        std::process::exit(2);
+    }
+}
+
 fn parse_set(items: &[String]) -> Result<Vec<(String, f64)>, Error> {
     items
         .iter()
@@ -112,9 +126,9 @@ fn parse_set(items: &[String]) -> Result<Vec<(String, f64)>, Error> {
 fn cmd_list(json: bool) -> Result<(), Failure> {
     for t in theory::all()? {
         if json {
-            println!("{}", serde_json::json!({"id": t.id, "family": t.family, "kind": t.kind, "provenance": t.provenance, "title": t.title}));
+            emit(&serde_json::json!({"id": t.id, "family": t.family, "kind": t.kind, "provenance": t.provenance, "title": t.title}).to_string());
         } else {
-            println!("{:<28} {:<6} {:<11} {}", t.id, format!("{:?}", t.kind).to_lowercase(), format!("[{:?}]", t.provenance).to_lowercase(), t.title);
+            emit(&format!("{:<28} {:<6} {:<12} {}", t.id, format!("{:?}", t.kind).to_lowercase(), format!("[{:?}]", t.provenance).to_lowercase(), t.title));
         }
     }
     Ok(())
@@ -148,16 +162,16 @@ fn cmd_check(target: &str, scale: &str, seeds: Option<usize>, set: &[String], js
             Ok(ev) => {
                 failed |= ev.verdict() == Verdict::Fail;
                 if json {
-                    println!("{}", Record::ran(&ev).to_line());
+                    emit(&Record::ran(&ev).to_line());
                 } else {
-                    bar.suspend(|| print!("{}  · wall time {:.2} s\n\n", table::render(&ev), start.elapsed().as_secs_f64()));
+                    bar.suspend(|| emit(&format!("{}  · wall time {:.2} s\n", table::render(&ev), start.elapsed().as_secs_f64())));
                 }
             }
             Err(e) => {
                 if json {
-                    println!("{}", Record::CouldNotRun { id: c.id(), error: e.to_string() }.to_line());
+                    emit(&Record::CouldNotRun { id: c.id(), error: e.to_string() }.to_line());
                 } else {
-                    bar.suspend(|| println!("{} COULD NOT RUN: {e}\n", c.id()));
+                    bar.suspend(|| emit(&format!("{} COULD NOT RUN: {e}\n", c.id())));
                 }
                 could_not.get_or_insert(e);
             }
@@ -192,26 +206,26 @@ fn cmd_certify(model: &PathBuf, data_path: &PathBuf, labels: &PathBuf, box_delta
         v["n"] = serde_json::json!(data.n());
         v["lambda"] = serde_json::json!(cert.lambda.as_slice());
         v["loss_implied_eps"] = serde_json::json!(loss_eps);
-        println!("{v}");
+        emit(&v.to_string());
     } else {
-        println!("KKT certificate of {} on {} points (d = {})", model.name(), data.n(), data.d());
+        emit(&format!("KKT certificate of {} on {} points (d = {})", model.name(), data.n(), data.d()));
         let f = report::fmt_num;
-        println!("  homogeneity L            {}", cert.homogeneity);
-        println!("  min margin (raw)         {}", f(cert.q_min_raw));
-        println!("  normalised by            q_min^(1/L) = {}", f(cert.scale));
-        println!("  ‖θ̃‖                      {}", f(cert.theta_norm));
-        println!("  ε (stationarity)         {}   (ε/‖θ̃‖ = {})", f(cert.eps), f(cert.eps_rel));
-        println!("  δ = max λ(q − 1)         {}   (max λ|q − 1| = {})", f(cert.delta), f(cert.delta_abs));
-        println!("  τ (feasibility slack)    {}", f(cert.tau));
-        println!("  Σλ vs ‖θ̃‖²/L             {} vs {}", f(cert.lambda_sum), f(cert.theta_norm.powi(2) / cert.homogeneity as f64));
-        println!("  support                  {} of {}", cert.support, data.n());
-        println!("  solver                   {:?}{}", cert.status, if cert.polished { ", polished" } else { ", raw interior point" });
-        println!("  Euler consistency        {}", f(cert.euler_gap));
+        emit(&format!("  homogeneity L            {}", cert.homogeneity));
+        emit(&format!("  min margin (raw)         {}", f(cert.q_min_raw)));
+        emit(&format!("  normalised by            q_min^(1/L) = {}", f(cert.scale)));
+        emit(&format!("  ‖θ̃‖                      {}", f(cert.theta_norm)));
+        emit(&format!("  ε (stationarity)         {}   (ε/‖θ̃‖ = {})", f(cert.eps), f(cert.eps_rel)));
+        emit(&format!("  δ = max λ(q − 1)         {}   (max λ|q − 1| = {})", f(cert.delta), f(cert.delta_abs)));
+        emit(&format!("  τ (feasibility slack)    {}", f(cert.tau)));
+        emit(&format!("  Σλ vs ‖θ̃‖²/L             {} vs {}", f(cert.lambda_sum), f(cert.theta_norm.powi(2) / cert.homogeneity as f64)));
+        emit(&format!("  support                  {} of {}", cert.support, data.n()));
+        emit(&format!("  solver                   {:?}{}", cert.status, if cert.polished { ", polished" } else { ", raw interior point" }));
+        emit(&format!("  Euler consistency        {}", f(cert.euler_gap)));
         if let Some(b) = cert.box_eps {
-            println!("  box QP ε*(δ₀)            {}", f(b));
+            emit(&format!("  box QP ε*(δ₀)            {}", f(b)));
         }
         if let Some(e) = loss_eps {
-            println!("  ε of loss-implied λ      {}   (λ_i ∝ |ℓ'(q_i)|, logistic)", f(e));
+            emit(&format!("  ε of loss-implied λ      {}   (λ_i ∝ |ℓ'(q_i)|, logistic)", f(e)));
         }
     }
     Ok(())

@@ -199,8 +199,7 @@ mod tests {
         assert_eq!(a.shape, vec![2, 3]);
         assert_eq!(a.data, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
         let mut fb = bytes.clone();
-        let h = std::str::from_utf8(&fb[10..]).unwrap_or("").find("False").map(|p| p + 10);
-        let p = h.unwrap();
+        let p = fb.windows(5).position(|w| w == b"False").expect("header names fortran_order");
         fb.splice(p..p + 5, b"True ".iter().cloned());
         let b = parse(&fb, Path::new("t")).unwrap();
         // Fortran payload 1..6 for shape (2,3) is [[1,3,5],[2,4,6]].

@@ -1,0 +1,131 @@
+//! The command line: exit codes and error messages for good and bad input. Nothing panics.
+
+use dimple::data::{load, near_orthogonal, npy};
+use dimple::margin::svm;
+use dimple::model::{io, Linear};
+use dimple::rng;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn dimple(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_dimple")).args(args).output().expect("binary runs");
+    let code = out.status.code().unwrap_or(-1);
+    (code, String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn dir(name: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::create_dir_all(&d).expect("tmp dir");
+    d
+}
+
+/// A separable data set, its SVM saved as a model, and the files.
+fn fixture(name: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let d = dir(name);
+    let (data, _) = near_orthogonal::generate(&mut rng::seeded(7, 1), 8, 400, near_orthogonal::Sampling::Gaussian).expect("data");
+    let s = svm::hard_margin(&data).expect("svm");
+    let model = d.join("svm.safetensors");
+    io::save(&model, &io::linear_bytes(&Linear::new(s.w)).expect("bytes")).expect("save");
+    let x = d.join("x.npy");
+    load::save_matrix(&x, data.x()).expect("save x");
+    let y = d.join("y.npy");
+    npy::write(&y, &[data.n()], data.y().as_slice()).expect("save y");
+    (model, x, y)
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+#[test]
+fn unknown_ids_and_parameters_outside_the_assumptions_exit_2() {
+    let (code, _, err) = dimple(&["check", "kkt.nope"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown check"), "{err}");
+    let (code, _, err) = dimple(&["check", "kkt.euler", "--set", "m=7"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("even width") && err.contains("m = 7"), "{err}");
+    let (code, _, err) = dimple(&["check", "kkt.euler", "--set", "m"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("NAME=VALUE"), "{err}");
+}
+
+#[test]
+fn list_and_check_json() {
+    let (code, out, _) = dimple(&["list", "--json"]);
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), dimple::checks::registry().len());
+    let (code, out, _) = dimple(&["check", "kkt.svm.dual_primal", "--scale", "test", "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(out.lines().next().expect("one line")).expect("json");
+    assert_eq!(v["status"], "ran");
+    assert_eq!(v["verdict"], "Pass");
+}
+
+#[test]
+fn certify_prints_the_certificate_of_a_kkt_point() {
+    let (model, x, y) = fixture("certify_ok");
+    let (code, out, err) = dimple(&["certify", "--model", s(&model), "--data", s(&x), "--labels", s(&y), "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert!(v["eps_rel"].as_f64().expect("eps") < 1e-9);
+    assert_eq!(v["homogeneity"], 1);
+    let (code, out, _) = dimple(&["certify", "--model", s(&model), "--data", s(&x), "--labels", s(&y)]);
+    assert_eq!(code, 0);
+    assert!(out.contains("ε (stationarity)"));
+}
+
+#[test]
+fn malformed_files_are_clear_errors() {
+    let (model, x, y) = fixture("certify_bad");
+    let d = dir("certify_bad");
+    let cases: Vec<(&str, PathBuf, PathBuf, PathBuf, &str)> = {
+        let garbage = d.join("garbage.npy");
+        std::fs::write(&garbage, b"definitely not numpy").expect("write");
+        let truncated = d.join("truncated.npy");
+        let bytes = std::fs::read(&x).expect("read");
+        std::fs::write(&truncated, &bytes[..bytes.len() - 3]).expect("write");
+        let bad_model = d.join("truncated.safetensors");
+        let mb = std::fs::read(&model).expect("read");
+        std::fs::write(&bad_model, &mb[..mb.len() / 2]).expect("write");
+        let nan_csv = d.join("nan.csv");
+        std::fs::write(&nan_csv, "1,2,3\n4,NaN,6\n").expect("write");
+        let narrow = d.join("narrow.csv");
+        std::fs::write(&narrow, "1,2\n3,4\n").expect("write");
+        let bad_labels = d.join("labels.csv");
+        std::fs::write(&bad_labels, (0..8).map(|i| if i == 3 { "2\n" } else { "1\n" }).collect::<String>()).expect("write");
+        let short_labels = d.join("short.csv");
+        std::fs::write(&short_labels, "1\n-1\n").expect("write");
+        let ragged = d.join("ragged.csv");
+        std::fs::write(&ragged, "1,2,3\n4,5\n").expect("write");
+        vec![
+            ("garbage npy", model.clone(), garbage, y.clone(), "malformed file"),
+            ("truncated npy", model.clone(), truncated, y.clone(), "payload"),
+            ("truncated model", bad_model, x.clone(), y.clone(), "not a safetensors file"),
+            ("NaN in data", model.clone(), nan_csv, y.clone(), "not finite"),
+            ("wrong width", model.clone(), narrow, y.clone(), "shape mismatch"),
+            ("label 2", model.clone(), x.clone(), bad_labels, "must be −1 or +1"),
+            ("too few labels", model.clone(), x.clone(), short_labels, "labels"),
+            ("ragged csv", model.clone(), ragged, y.clone(), "fields"),
+            ("missing file", model.clone(), d.join("nope.npy"), y.clone(), "cannot access"),
+        ]
+    };
+    for (what, m, data, labels, needle) in cases {
+        let (code, _, err) = dimple(&["certify", "--model", s(&m), "--data", s(&data), "--labels", s(&labels)]);
+        assert_eq!(code, 2, "{what}: exit code, stderr: {err}");
+        assert!(err.contains(needle), "{what}: expected `{needle}` in: {err}");
+        assert!(!err.contains("panicked"), "{what} panicked: {err}");
+    }
+}
+
+#[test]
+fn a_model_that_misclassifies_is_outside_the_assumptions() {
+    let (_, x, y) = fixture("certify_neg");
+    let d = dir("certify_neg");
+    let w = nalgebra::DVector::from_fn(400, |i, _| if i % 2 == 0 { 1.0 } else { -1.0 });
+    let model = d.join("random.safetensors");
+    io::save(&model, &io::linear_bytes(&Linear::new(w)).expect("bytes")).expect("save");
+    let (code, _, err) = dimple(&["certify", "--model", s(&model), "--data", s(&x), "--labels", s(&y)]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("positive margins"), "{err}");
+}

@@ -1,0 +1,177 @@
+//! Property tests: analytic gradients against finite differences for every model, certificate
+//! invariants, and the optimality conditions of the SVM.
+
+use dimple::data::near_orthogonal::{self, Sampling};
+use dimple::data::Binary;
+use dimple::margin::certificate::{certify, CertifyOptions};
+use dimple::margin::multipliers::optimality;
+use dimple::margin::svm;
+use dimple::model::finite_diff::{self, max_row_rel_err, typical};
+use dimple::model::{io, Activation, Classifier, Linear, Mlp, Model, TwoLayer};
+use dimple::rng;
+use nalgebra::{DMatrix, DVector};
+use proptest::prelude::*;
+
+fn config() -> ProptestConfig {
+    ProptestConfig { cases: 48, ..ProptestConfig::default() }
+}
+
+fn two_layer(seed: u64, d: usize, m: usize, leaky: bool, bias: bool, trained: bool) -> TwoLayer {
+    let act = if leaky { Activation::Leaky(0.2) } else { Activation::Relu };
+    TwoLayer::init(&mut rng::seeded(seed, 2), d, m, act, bias, trained, 1.0)
+}
+
+fn points(seed: u64, n: usize, d: usize) -> DMatrix<f64> {
+    rng::gaussian_matrix(&mut rng::seeded(seed, 1), n, d, 1.0)
+}
+
+/// Rows whose pre-activations all stay 1e−4 away from a kink.
+fn away_from_kinks(net: &TwoLayer, x: &DMatrix<f64>) -> DMatrix<f64> {
+    let p = net.preact(x);
+    let keep: Vec<usize> = (0..x.nrows()).filter(|&i| p.row(i).iter().all(|z| z.abs() > 1e-4)).collect();
+    x.select_rows(&keep)
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn two_layer_gradients_match_finite_differences(seed in 0u64..10_000, n in 1usize..6, d in 1usize..7, half_m in 1usize..4, leaky: bool, bias: bool, trained: bool) {
+        let net = two_layer(seed, d, 2 * half_m, leaky, bias, trained);
+        let x = away_from_kinks(&net, &points(seed, n, d));
+        prop_assume!(x.nrows() > 0);
+        let fd = finite_diff::param_jacobian(&net, &x, 1e-6 * typical(net.params()));
+        prop_assert!(max_row_rel_err(&fd, &net.jacobian(&x)) < 1e-6);
+        let fdx = finite_diff::input_grad(&net, &x, 1e-7);
+        prop_assert!(max_row_rel_err(&fdx, &net.input_grad(&x)) < 1e-6);
+        // Structured kernels against the explicit Jacobian.
+        let jac = net.jacobian(&x);
+        let g = &jac * jac.transpose();
+        prop_assert!((net.gram(&x) - &g).norm() <= 1e-12 * g.norm().max(1.0));
+        let c = DVector::from_fn(x.nrows(), |i, _| (i as f64) - 1.5);
+        prop_assert!((net.vjp(&x, &c) - jac.tr_mul(&c)).norm() <= 1e-12 * (jac.norm() * c.norm()).max(1.0));
+    }
+
+    #[test]
+    fn linear_gradients_match_finite_differences(seed in 0u64..10_000, n in 1usize..6, d in 1usize..8) {
+        let lin = Linear::new(rng::gaussian_vector(&mut rng::seeded(seed, 2), d, 1.0));
+        let x = points(seed, n, d);
+        let fd = finite_diff::param_jacobian(&lin, &x, 1e-6);
+        prop_assert!(max_row_rel_err(&fd, &lin.jacobian(&x)) < 1e-6);
+        prop_assert!(max_row_rel_err(&finite_diff::input_grad(&lin, &x, 1e-6), &lin.input_grad(&x)) < 1e-6);
+    }
+
+    #[test]
+    fn mlp_gradients_match_finite_differences(seed in 0u64..10_000, n in 1usize..4, d in 1usize..5, h in 1usize..5, k in 2usize..5) {
+        let net = Mlp::init(&mut rng::seeded(seed, 2), vec![d, h, k], Activation::Relu, 1.0).expect("valid sizes");
+        let x = points(seed, n, d);
+        // Scalar test function f = Σ_i Σ_c w_ic z_ic with fixed weights.
+        let w = DMatrix::from_fn(n, k, |i, c| ((i * k + c) as f64 * 0.7).sin());
+        let f = |m: &Mlp, x: &DMatrix<f64>| m.logits(x).component_mul(&w).sum();
+        let (_, gx, gp) = net.forward_backward(&x, true, &mut |_| w.clone());
+        let gp = gp.expect("asked for parameter gradients");
+        let hstep = 1e-6;
+        // Skip instances where a hidden unit sits at a kink.
+        let kink = {
+            let z1 = &x * DMatrix::from_row_slice(h, d, &net.params().as_slice()[..h * d]).transpose();
+            let b1 = &net.params().as_slice()[h * d..h * d + h];
+            (0..n).any(|i| (0..h).any(|j| (z1[(i, j)] + b1[j]).abs() < 1e-4))
+        };
+        prop_assume!(!kink);
+        let mut m2 = net.clone();
+        for p in 0..net.params().len() {
+            let orig = net.params()[p];
+            m2.params_mut()[p] = orig + hstep;
+            let up = f(&m2, &x);
+            m2.params_mut()[p] = orig - hstep;
+            let down = f(&m2, &x);
+            m2.params_mut()[p] = orig;
+            let fd = (up - down) / (2.0 * hstep);
+            prop_assert!((fd - gp[p]).abs() <= 1e-6 * gp.amax().max(1.0), "param {p}: fd {fd} vs {}", gp[p]);
+        }
+        let mut xp = x.clone();
+        for i in 0..n {
+            for j in 0..d {
+                let orig = x[(i, j)];
+                xp[(i, j)] = orig + hstep;
+                let up = f(&net, &xp);
+                xp[(i, j)] = orig - hstep;
+                let down = f(&net, &xp);
+                xp[(i, j)] = orig;
+                prop_assert!(((up - down) / (2.0 * hstep) - gx[(i, j)]).abs() <= 1e-6 * gx.amax().max(1.0));
+            }
+        }
+    }
+
+    #[test]
+    fn certificate_scales_like_c_to_the_two_minus_l(seed in 0u64..10_000, trained: bool, c in 0.05f64..20.0) {
+        // Labels = the sign of the model's own output, so every margin is positive.
+        let (d, n, m) = (12, 5, 6);
+        let net = two_layer(seed, d, m, false, false, trained);
+        let x = points(seed, n, d);
+        let out = net.forward(&x);
+        prop_assume!(out.iter().all(|v| v.abs() > 1e-3));
+        let data = Binary::new(x, out.map(f64::signum)).expect("valid");
+        let base = dimple::margin::certificate::certify_unnormalised(&net, &data, &CertifyOptions::default()).expect("solved");
+        let mut scaled = net.clone();
+        scaled.params_mut().scale_mut(c);
+        let sc = dimple::margin::certificate::certify_unnormalised(&scaled, &data, &CertifyOptions::default()).expect("solved");
+        let l = if trained { 2.0 } else { 1.0 };
+        let want = &base.lambda * c.powf(2.0 - l);
+        prop_assert!((&sc.lambda - &want).norm() <= 1e-6 * want.norm().max(1e-12), "λ: {} vs {}", sc.lambda, want);
+        prop_assert!((sc.eps - c * base.eps).abs() <= 1e-6 * (c * base.eps).max(1e-9 * sc.theta_norm));
+        // The normalised certificate does not depend on the scale at all.
+        let a = certify(&net, &data, &CertifyOptions::default()).expect("normalised");
+        let b = certify(&scaled, &data, &CertifyOptions::default()).expect("normalised");
+        prop_assert!((a.eps_rel - b.eps_rel).abs() <= 1e-7 * a.eps_rel.max(1e-9));
+    }
+
+    #[test]
+    fn svm_satisfies_its_optimality_conditions_and_certifies_exactly(seed in 0u64..10_000, n in 2usize..8) {
+        let d = 40 * n * n;
+        let (data, spread) = near_orthogonal::generate(&mut rng::seeded(seed, 1), n, d, Sampling::Gaussian).expect("valid");
+        prop_assume!(spread.a3_holds(n));
+        let s = svm::hard_margin(&data).expect("separable");
+        let opt = optimality(&s.gram, &DVector::from_element(n, 1.0), s.lambda());
+        prop_assert!(opt.min_lambda >= 0.0);
+        prop_assert!(opt.min_gradient >= -1e-9);
+        prop_assert!(opt.max_complementarity <= 1e-9 * s.lambda().amax());
+        let cert = certify(&Linear::new(s.w.clone()), &data, &CertifyOptions::default()).expect("certified");
+        prop_assert!(cert.eps_rel <= 1e-9, "ε_rel = {}", cert.eps_rel);
+        prop_assert!(cert.tau <= 1e-12);
+        prop_assert!((cert.lambda_sum - cert.theta_norm.powi(2)).abs() <= 1e-9 * cert.theta_norm.powi(2));
+    }
+
+    #[test]
+    fn models_round_trip_through_safetensors(seed in 0u64..10_000, bias: bool, trained: bool) {
+        let net = two_layer(seed, 7, 4, false, bias, trained);
+        let bytes = io::two_layer_bytes(&net).expect("serialise");
+        match io::parse(&bytes, std::path::Path::new("mem")).expect("parse") {
+            io::Loaded::Binary(m) => {
+                let x = points(seed, 3, 7);
+                prop_assert_eq!(m.forward(&x), net.forward(&x));
+                prop_assert_eq!(m.params(), net.params());
+            }
+            io::Loaded::Classifier(_) => prop_assert!(false, "wrong kind"),
+        }
+        let mlp = Mlp::init(&mut rng::seeded(seed, 3), vec![5, 4, 3], Activation::Relu, 1.0).expect("valid");
+        match io::parse(&io::mlp_bytes(&mlp).expect("serialise"), std::path::Path::new("mem")).expect("parse") {
+            io::Loaded::Classifier(m) => prop_assert_eq!(m, mlp),
+            io::Loaded::Binary(_) => prop_assert!(false, "wrong kind"),
+        }
+    }
+}
+
+#[test]
+fn linear_lp_margins_agree_between_backends() {
+    let (data, _) = dimple::data::planted::generate(&mut rng::seeded(3, 1), 30, 6, 0.2).expect("valid");
+    for g in [dimple::margin::lp::Geometry::LInf, dimple::margin::lp::Geometry::L1] {
+        let a = dimple::margin::lp::margin(&data, g).expect("microlp");
+        let b = dimple::margin::lp::margin_clarabel(&data, g).expect("clarabel");
+        assert!(a.gamma > 0.0);
+        assert!((a.gamma - b.gamma).abs() <= 1e-6 * a.gamma, "{g:?}: {} vs {}", a.gamma, b.gamma);
+        // The LP's separator attains its margin.
+        let q = Linear::new(a.w.clone()).forward(data.x()).component_mul(data.y());
+        assert!(q.min() >= a.gamma * (1.0 - 1e-9));
+    }
+}

@@ -1,1 +1,103 @@
-fn main(){}
+//! Criterion benches of the hot kernels (see README, "Performance").
+//!
+//! - one full-batch GD step of the two-layer net (n = 100, d = 1000, m = 1000) beside one plain
+//!   matrix product of the same shapes;
+//! - the KKT certificate for n = 100 points and p = 50,000 parameters (two-layer, m = 50, d = 1000,
+//!   structured Gram; and linear, d = 50,000, Gram by the symmetric block product);
+//! - the exact bias-free hard-margin SVM, n = 200, d = 1000.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use dimple::data::near_orthogonal::{self, Sampling};
+use dimple::data::Binary;
+use dimple::linalg::{mul, Op};
+use dimple::loss::MarginLoss;
+use dimple::margin::certificate::{certify, CertifyOptions};
+use dimple::margin::svm;
+use dimple::model::{Activation, Linear, Model, TwoLayer};
+use dimple::rng;
+use nalgebra::DVector;
+use std::hint::black_box;
+
+fn gd_step(c: &mut Criterion) {
+    let (n, d, m) = (100, 1000, 1000);
+    let (data, _) =
+        near_orthogonal::generate(&mut rng::seeded(0, 1), n, d, Sampling::Gaussian).expect("data");
+    let mut net = TwoLayer::init(
+        &mut rng::seeded(0, 2),
+        d,
+        m,
+        Activation::Relu,
+        false,
+        false,
+        1.0 / (d as f64).sqrt(),
+    );
+    // One step of `train::train` on the mean logistic loss: the fused forward pass + update.
+    let y = data.y().clone();
+    let loss = MarginLoss::Logistic;
+    let mut g = c.benchmark_group("gd_step");
+    g.sample_size(30);
+    g.bench_function("two_layer_step_n100_d1000_m1000", |b| {
+        b.iter(|| {
+            net.descend(
+                data.x(),
+                &mut |out| {
+                    Some(DVector::from_fn(n, |i, _| {
+                        loss.deriv(out[i] * y[i]) * y[i] / n as f64
+                    }))
+                },
+                0.1,
+                0.0,
+            )
+        })
+    });
+    let wt = rng::gaussian_matrix(&mut rng::seeded(0, 3), d, m, 1.0);
+    g.bench_function("matmul_100x1000_by_1000x1000", |b| {
+        b.iter(|| black_box(mul(data.x(), Op::N, &wt, Op::N)))
+    });
+    g.finish();
+}
+
+fn labelled_by_sign(model: &dyn Model, n: usize, d: usize) -> Binary {
+    let x = rng::gaussian_matrix(&mut rng::seeded(1, 1), n, d, 1.0 / (d as f64).sqrt());
+    let out = model.forward(&x);
+    Binary::new(x, out.map(|v| if v >= 0.0 { 1.0 } else { -1.0 })).expect("data")
+}
+
+fn certificate(c: &mut Criterion) {
+    let mut g = c.benchmark_group("certificate");
+    g.sample_size(20);
+    let net = TwoLayer::init(
+        &mut rng::seeded(1, 2),
+        1000,
+        50,
+        Activation::Relu,
+        false,
+        false,
+        1.0,
+    );
+    let data = labelled_by_sign(&net, 100, 1000);
+    g.bench_function("two_layer_n100_p50000", |b| {
+        b.iter(|| certify(&net, &data, &CertifyOptions::default()).expect("certified"))
+    });
+    let lin = Linear::new(rng::gaussian_vector(&mut rng::seeded(1, 3), 50_000, 1.0));
+    let data = labelled_by_sign(&lin, 100, 50_000);
+    g.bench_function("linear_n100_p50000", |b| {
+        b.iter(|| certify(&lin, &data, &CertifyOptions::default()).expect("certified"))
+    });
+    g.finish();
+}
+
+fn hard_margin_svm(c: &mut Criterion) {
+    let (data, _) =
+        near_orthogonal::generate(&mut rng::seeded(2, 1), 200, 1000, Sampling::Gaussian)
+            .expect("data");
+    let mut g = c.benchmark_group("svm");
+    g.sample_size(20);
+    g.bench_function("hard_margin_n200_d1000", |b| {
+        b.iter(|| svm::hard_margin(&data).expect("separable"))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, gd_step, certificate, hard_margin_svm);
+criterion_main!(benches);

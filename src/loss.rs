@@ -96,8 +96,8 @@ mod tests {
 
     #[test]
     fn logistic_is_stable_and_matches_naive_where_safe() {
-        for q in [-30.0, -2.0, 0.0, 1.0, 5.0] {
-            let naive = (1.0 + (-q as f64).exp()).ln();
+        for q in [-30.0f64, -2.0, 0.0, 1.0, 5.0] {
+            let naive = (1.0 + (-q).exp()).ln();
             assert!((MarginLoss::Logistic.value(q) - naive).abs() < 1e-12);
         }
         assert!(MarginLoss::Logistic.value(700.0) > 0.0);

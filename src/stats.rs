@@ -15,7 +15,9 @@ pub fn clopper_pearson_upper(k: usize, n: usize, alpha: f64) -> f64 {
     if n == 0 || k >= n {
         return 1.0;
     }
-    Beta::new(k as f64 + 1.0, (n - k) as f64).map(|b| b.inverse_cdf(1.0 - alpha)).unwrap_or(1.0)
+    Beta::new(k as f64 + 1.0, (n - k) as f64)
+        .map(|b| b.inverse_cdf(1.0 - alpha))
+        .unwrap_or(1.0)
 }
 
 /// One-sided lower Clopper–Pearson bound at confidence 1 − α.
@@ -23,7 +25,9 @@ pub fn clopper_pearson_lower(k: usize, n: usize, alpha: f64) -> f64 {
     if k == 0 || n == 0 {
         return 0.0;
     }
-    Beta::new(k as f64, (n - k + 1) as f64).map(|b| b.inverse_cdf(alpha)).unwrap_or(0.0)
+    Beta::new(k as f64, (n - k + 1) as f64)
+        .map(|b| b.inverse_cdf(alpha))
+        .unwrap_or(0.0)
 }
 
 /// The KS statistic D = sup |F_n − F| of a sample against a continuous CDF.

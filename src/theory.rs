@@ -158,26 +158,38 @@ theory_files![
 impl Theory {
     /// Parses and validates one theory file.
     pub fn parse(id: &str, text: &str) -> Result<Theory> {
-        let t: Theory = toml::from_str(text).map_err(|e| Error::format(format!("theory/{id}.toml"), e.to_string()))?;
+        let t: Theory = toml::from_str(text)
+            .map_err(|e| Error::format(format!("theory/{id}.toml"), e.to_string()))?;
         let bad = |m: String| Error::format(format!("theory/{id}.toml"), m);
         if t.id != id {
             return Err(bad(format!("id `{}` does not match the file name", t.id)));
         }
         if !id.starts_with(&format!("{}.", t.family)) {
-            return Err(bad(format!("id does not start with its family `{}`", t.family)));
+            return Err(bad(format!(
+                "id does not start with its family `{}`",
+                t.family
+            )));
         }
         for c in &t.constraints {
             if !t.assumptions.iter().any(|a| a.name == c.assumption) {
-                return Err(bad(format!("constraint on `{}` names unknown assumption `{}`", c.param, c.assumption)));
+                return Err(bad(format!(
+                    "constraint on `{}` names unknown assumption `{}`",
+                    c.param, c.assumption
+                )));
             }
             for scale in [&t.params.default, &t.params.test] {
                 if !scale.contains_key(&c.param) {
-                    return Err(bad(format!("constraint names parameter `{}` that has no value", c.param)));
+                    return Err(bad(format!(
+                        "constraint names parameter `{}` that has no value",
+                        c.param
+                    )));
                 }
             }
         }
         if t.params.default.keys().ne(t.params.test.keys()) {
-            return Err(bad("default and test scales must set the same parameters".into()));
+            return Err(bad(
+                "default and test scales must set the same parameters".into()
+            ));
         }
         Ok(t)
     }
@@ -185,8 +197,15 @@ impl Theory {
     /// Checks `params` against every constraint; the error names the assumption.
     pub fn validate(&self, params: &BTreeMap<String, f64>) -> Result<()> {
         for c in &self.constraints {
-            let v = *params.get(&c.param).ok_or_else(|| Error::input(format!("missing parameter `{}`", c.param)))?;
-            let fail = |why: String| Err(Error::assumption(c.assumption.clone(), format!("{} = {v} {why}", c.param)));
+            let v = *params
+                .get(&c.param)
+                .ok_or_else(|| Error::input(format!("missing parameter `{}`", c.param)))?;
+            let fail = |why: String| {
+                Err(Error::assumption(
+                    c.assumption.clone(),
+                    format!("{} = {v} {why}", c.param),
+                ))
+            };
             if !v.is_finite() {
                 return fail("is not finite".into());
             }
@@ -221,11 +240,17 @@ impl Theory {
 
 /// All theory files, parsed (a malformed embedded file is a build defect caught by the tests).
 pub fn all() -> Result<Vec<Theory>> {
-    FILES.iter().map(|(id, text)| Theory::parse(id, text)).collect()
+    FILES
+        .iter()
+        .map(|(id, text)| Theory::parse(id, text))
+        .collect()
 }
 
 /// The theory of one id.
 pub fn get(id: &str) -> Result<Theory> {
-    let (_, text) = FILES.iter().find(|(i, _)| *i == id).ok_or_else(|| Error::UnknownCheck(id.to_string()))?;
+    let (_, text) = FILES
+        .iter()
+        .find(|(i, _)| *i == id)
+        .ok_or_else(|| Error::UnknownCheck(id.to_string()))?;
     Theory::parse(id, text)
 }

@@ -9,7 +9,10 @@ use dimple::{checks, linalg};
 fn run(id: &str) -> Evidence {
     let c = checks::select(id).expect("registered").remove(0);
     let t = theory::get(id).expect("theory file");
-    let cfg = RunConfig { scale: Scale::Test, ..RunConfig::default() };
+    let cfg = RunConfig {
+        scale: Scale::Test,
+        ..RunConfig::default()
+    };
     check::run(c.as_ref(), &t, &cfg).unwrap_or_else(|e| panic!("{id} could not run: {e}"))
 }
 
@@ -19,13 +22,24 @@ fn assert_check(id: &str) {
     let ev = run(id);
     for m in &ev.measurements {
         if m.kind.gating() {
-            assert!(m.passed, "{id}: `{}` measured {} vs bound {} ({:?})", m.name, m.measured, m.bound, m.relation);
+            assert!(
+                m.passed,
+                "{id}: `{}` measured {} vs bound {} ({:?})",
+                m.name, m.measured, m.bound, m.relation
+            );
         } else {
-            assert!(m.measured.is_finite(), "{id}: probe `{}` is not finite", m.name);
+            assert!(
+                m.measured.is_finite(),
+                "{id}: probe `{}` is not finite",
+                m.name
+            );
         }
     }
     assert_eq!(ev.verdict(), Verdict::Pass);
-    assert!(ev.measurements.iter().any(|m| m.kind == Kind::Control), "{id} has no negative control");
+    assert!(
+        ev.measurements.iter().any(|m| m.kind == Kind::Control),
+        "{id} has no negative control"
+    );
     insta::assert_json_snapshot!(id, rounded(&ev));
 }
 
@@ -67,14 +81,22 @@ fn kkt_twolayer_trajectory() {
 #[test]
 fn results_do_not_depend_on_the_thread_count() {
     let id = "kkt.multipliers.solvers";
-    let serial = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool").install(|| {
-        linalg::set_threads(1);
-        run(id)
-    });
-    let parallel = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("pool").install(|| {
-        linalg::set_threads(2);
-        run(id)
-    });
+    let serial = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("pool")
+        .install(|| {
+            linalg::set_threads(1);
+            run(id)
+        });
+    let parallel = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .expect("pool")
+        .install(|| {
+            linalg::set_threads(2);
+            run(id)
+        });
     linalg::set_threads(0);
     assert_eq!(serial, parallel);
 }
@@ -82,14 +104,27 @@ fn results_do_not_depend_on_the_thread_count() {
 #[test]
 fn overrides_outside_the_assumptions_are_refused_with_the_assumption_named() {
     let t = theory::get("kkt.euler").expect("theory");
-    let cfg = RunConfig { overrides: vec![("m".into(), 7.0)], ..RunConfig::default() };
-    let err = check::resolve_params(&t, &cfg).expect_err("odd width must be refused").to_string();
+    let cfg = RunConfig {
+        overrides: vec![("m".into(), 7.0)],
+        ..RunConfig::default()
+    };
+    let err = check::resolve_params(&t, &cfg)
+        .expect_err("odd width must be refused")
+        .to_string();
     assert!(err.contains("even width"), "{err}");
-    let cfg = RunConfig { overrides: vec![("nonsense".into(), 1.0)], ..RunConfig::default() };
+    let cfg = RunConfig {
+        overrides: vec![("nonsense".into(), 1.0)],
+        ..RunConfig::default()
+    };
     assert!(check::resolve_params(&t, &cfg).is_err());
     let t = theory::get("kkt.linear.gd_direction").expect("theory");
-    let cfg = RunConfig { overrides: vec![("lr_frac".into(), 1.5)], ..RunConfig::default() };
-    let err = check::resolve_params(&t, &cfg).expect_err("η ≥ 2/β must be refused").to_string();
+    let cfg = RunConfig {
+        overrides: vec![("lr_frac".into(), 1.5)],
+        ..RunConfig::default()
+    };
+    let err = check::resolve_params(&t, &cfg)
+        .expect_err("η ≥ 2/β must be refused")
+        .to_string();
     assert!(err.contains("step size"), "{err}");
 }
 
@@ -97,6 +132,11 @@ fn overrides_outside_the_assumptions_are_refused_with_the_assumption_named() {
 fn a_failing_gate_fails_the_verdict() {
     // Tighten a bound past what the measurement can meet: the same machinery must say FAIL.
     let mut ev = run("kkt.svm.dual_primal");
-    ev.le("artificial: primal solves ≤ 0", Kind::Gate, ev.stats["primal solves"], 0.0);
+    ev.le(
+        "artificial: primal solves ≤ 0",
+        Kind::Gate,
+        ev.stats["primal solves"],
+        0.0,
+    );
     assert_eq!(ev.verdict(), Verdict::Fail);
 }

@@ -8,9 +8,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn dimple(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_dimple")).args(args).output().expect("binary runs");
+    let out = Command::new(env!("CARGO_BIN_EXE_dimple"))
+        .args(args)
+        .output()
+        .expect("binary runs");
     let code = out.status.code().unwrap_or(-1);
-    (code, String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        code,
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn dir(name: &str) -> PathBuf {
@@ -22,7 +29,13 @@ fn dir(name: &str) -> PathBuf {
 /// A separable data set, its SVM saved as a model, and the files.
 fn fixture(name: &str) -> (PathBuf, PathBuf, PathBuf) {
     let d = dir(name);
-    let (data, _) = near_orthogonal::generate(&mut rng::seeded(7, 1), 8, 400, near_orthogonal::Sampling::Gaussian).expect("data");
+    let (data, _) = near_orthogonal::generate(
+        &mut rng::seeded(7, 1),
+        8,
+        400,
+        near_orthogonal::Sampling::Gaussian,
+    )
+    .expect("data");
     let s = svm::hard_margin(&data).expect("svm");
     let model = d.join("svm.safetensors");
     io::save(&model, &io::linear_bytes(&Linear::new(s.w)).expect("bytes")).expect("save");
@@ -57,7 +70,8 @@ fn list_and_check_json() {
     assert_eq!(out.lines().count(), dimple::checks::registry().len());
     let (code, out, _) = dimple(&["check", "kkt.svm.dual_primal", "--scale", "test", "--json"]);
     assert_eq!(code, 0);
-    let v: serde_json::Value = serde_json::from_str(out.lines().next().expect("one line")).expect("json");
+    let v: serde_json::Value =
+        serde_json::from_str(out.lines().next().expect("one line")).expect("json");
     assert_eq!(v["status"], "ran");
     assert_eq!(v["verdict"], "Pass");
 }
@@ -65,12 +79,29 @@ fn list_and_check_json() {
 #[test]
 fn certify_prints_the_certificate_of_a_kkt_point() {
     let (model, x, y) = fixture("certify_ok");
-    let (code, out, err) = dimple(&["certify", "--model", s(&model), "--data", s(&x), "--labels", s(&y), "--json"]);
+    let (code, out, err) = dimple(&[
+        "certify",
+        "--model",
+        s(&model),
+        "--data",
+        s(&x),
+        "--labels",
+        s(&y),
+        "--json",
+    ]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert!(v["eps_rel"].as_f64().expect("eps") < 1e-9);
     assert_eq!(v["homogeneity"], 1);
-    let (code, out, _) = dimple(&["certify", "--model", s(&model), "--data", s(&x), "--labels", s(&y)]);
+    let (code, out, _) = dimple(&[
+        "certify",
+        "--model",
+        s(&model),
+        "--data",
+        s(&x),
+        "--labels",
+        s(&y),
+    ]);
     assert_eq!(code, 0);
     assert!(out.contains("ε (stationarity)"));
 }
@@ -93,27 +124,92 @@ fn malformed_files_are_clear_errors() {
         let narrow = d.join("narrow.csv");
         std::fs::write(&narrow, "1,2\n3,4\n").expect("write");
         let bad_labels = d.join("labels.csv");
-        std::fs::write(&bad_labels, (0..8).map(|i| if i == 3 { "2\n" } else { "1\n" }).collect::<String>()).expect("write");
+        std::fs::write(
+            &bad_labels,
+            (0..8)
+                .map(|i| if i == 3 { "2\n" } else { "1\n" })
+                .collect::<String>(),
+        )
+        .expect("write");
         let short_labels = d.join("short.csv");
         std::fs::write(&short_labels, "1\n-1\n").expect("write");
         let ragged = d.join("ragged.csv");
         std::fs::write(&ragged, "1,2,3\n4,5\n").expect("write");
         vec![
-            ("garbage npy", model.clone(), garbage, y.clone(), "malformed file"),
-            ("truncated npy", model.clone(), truncated, y.clone(), "payload"),
-            ("truncated model", bad_model, x.clone(), y.clone(), "not a safetensors file"),
-            ("NaN in data", model.clone(), nan_csv, y.clone(), "not finite"),
-            ("wrong width", model.clone(), narrow, y.clone(), "shape mismatch"),
-            ("label 2", model.clone(), x.clone(), bad_labels, "must be −1 or +1"),
-            ("too few labels", model.clone(), x.clone(), short_labels, "labels"),
+            (
+                "garbage npy",
+                model.clone(),
+                garbage,
+                y.clone(),
+                "malformed file",
+            ),
+            (
+                "truncated npy",
+                model.clone(),
+                truncated,
+                y.clone(),
+                "payload",
+            ),
+            (
+                "truncated model",
+                bad_model,
+                x.clone(),
+                y.clone(),
+                "not a safetensors file",
+            ),
+            (
+                "NaN in data",
+                model.clone(),
+                nan_csv,
+                y.clone(),
+                "not finite",
+            ),
+            (
+                "wrong width",
+                model.clone(),
+                narrow,
+                y.clone(),
+                "shape mismatch",
+            ),
+            (
+                "label 2",
+                model.clone(),
+                x.clone(),
+                bad_labels,
+                "must be −1 or +1",
+            ),
+            (
+                "too few labels",
+                model.clone(),
+                x.clone(),
+                short_labels,
+                "labels",
+            ),
             ("ragged csv", model.clone(), ragged, y.clone(), "fields"),
-            ("missing file", model.clone(), d.join("nope.npy"), y.clone(), "cannot access"),
+            (
+                "missing file",
+                model.clone(),
+                d.join("nope.npy"),
+                y.clone(),
+                "cannot access",
+            ),
         ]
     };
     for (what, m, data, labels, needle) in cases {
-        let (code, _, err) = dimple(&["certify", "--model", s(&m), "--data", s(&data), "--labels", s(&labels)]);
+        let (code, _, err) = dimple(&[
+            "certify",
+            "--model",
+            s(&m),
+            "--data",
+            s(&data),
+            "--labels",
+            s(&labels),
+        ]);
         assert_eq!(code, 2, "{what}: exit code, stderr: {err}");
-        assert!(err.contains(needle), "{what}: expected `{needle}` in: {err}");
+        assert!(
+            err.contains(needle),
+            "{what}: expected `{needle}` in: {err}"
+        );
         assert!(!err.contains("panicked"), "{what} panicked: {err}");
     }
 }
@@ -125,7 +221,15 @@ fn a_model_that_misclassifies_is_outside_the_assumptions() {
     let w = nalgebra::DVector::from_fn(400, |i, _| if i % 2 == 0 { 1.0 } else { -1.0 });
     let model = d.join("random.safetensors");
     io::save(&model, &io::linear_bytes(&Linear::new(w)).expect("bytes")).expect("save");
-    let (code, _, err) = dimple(&["certify", "--model", s(&model), "--data", s(&x), "--labels", s(&y)]);
+    let (code, _, err) = dimple(&[
+        "certify",
+        "--model",
+        s(&model),
+        "--data",
+        s(&x),
+        "--labels",
+        s(&y),
+    ]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("positive margins"), "{err}");
 }

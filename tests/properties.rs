@@ -13,11 +13,18 @@ use nalgebra::{DMatrix, DVector};
 use proptest::prelude::*;
 
 fn config() -> ProptestConfig {
-    ProptestConfig { cases: 48, ..ProptestConfig::default() }
+    ProptestConfig {
+        cases: 48,
+        ..ProptestConfig::default()
+    }
 }
 
 fn two_layer(seed: u64, d: usize, m: usize, leaky: bool, bias: bool, trained: bool) -> TwoLayer {
-    let act = if leaky { Activation::Leaky(0.2) } else { Activation::Relu };
+    let act = if leaky {
+        Activation::Leaky(0.2)
+    } else {
+        Activation::Relu
+    };
     TwoLayer::init(&mut rng::seeded(seed, 2), d, m, act, bias, trained, 1.0)
 }
 
@@ -28,7 +35,9 @@ fn points(seed: u64, n: usize, d: usize) -> DMatrix<f64> {
 /// Rows whose pre-activations all stay 1e−4 away from a kink.
 fn away_from_kinks(net: &TwoLayer, x: &DMatrix<f64>) -> DMatrix<f64> {
     let p = net.preact(x);
-    let keep: Vec<usize> = (0..x.nrows()).filter(|&i| p.row(i).iter().all(|z| z.abs() > 1e-4)).collect();
+    let keep: Vec<usize> = (0..x.nrows())
+        .filter(|&i| p.row(i).iter().all(|z| z.abs() > 1e-4))
+        .collect();
     x.select_rows(&keep)
 }
 
@@ -164,14 +173,25 @@ proptest! {
 
 #[test]
 fn linear_lp_margins_agree_between_backends() {
-    let (data, _) = dimple::data::planted::generate(&mut rng::seeded(3, 1), 30, 6, 0.2).expect("valid");
-    for g in [dimple::margin::lp::Geometry::LInf, dimple::margin::lp::Geometry::L1] {
+    let (data, _) =
+        dimple::data::planted::generate(&mut rng::seeded(3, 1), 30, 6, 0.2).expect("valid");
+    for g in [
+        dimple::margin::lp::Geometry::LInf,
+        dimple::margin::lp::Geometry::L1,
+    ] {
         let a = dimple::margin::lp::margin(&data, g).expect("microlp");
         let b = dimple::margin::lp::margin_clarabel(&data, g).expect("clarabel");
         assert!(a.gamma > 0.0);
-        assert!((a.gamma - b.gamma).abs() <= 1e-6 * a.gamma, "{g:?}: {} vs {}", a.gamma, b.gamma);
+        assert!(
+            (a.gamma - b.gamma).abs() <= 1e-6 * a.gamma,
+            "{g:?}: {} vs {}",
+            a.gamma,
+            b.gamma
+        );
         // The LP's separator attains its margin.
-        let q = Linear::new(a.w.clone()).forward(data.x()).component_mul(data.y());
+        let q = Linear::new(a.w.clone())
+            .forward(data.x())
+            .component_mul(data.y());
         assert!(q.min() >= a.gamma * (1.0 - 1e-9));
     }
 }

@@ -44,12 +44,25 @@ pub struct Measurement {
 
 impl Measurement {
     /// A measurement that must satisfy `measured relation bound`.
-    pub fn new(name: impl Into<String>, kind: Kind, measured: f64, relation: Relation, bound: f64) -> Self {
+    pub fn new(
+        name: impl Into<String>,
+        kind: Kind,
+        measured: f64,
+        relation: Relation,
+        bound: f64,
+    ) -> Self {
         let passed = match relation {
             Relation::Le => measured <= bound,
             Relation::Ge => measured >= bound,
         };
-        Self { name: name.into(), kind, measured, relation, bound, passed }
+        Self {
+            name: name.into(),
+            kind,
+            measured,
+            relation,
+            bound,
+            passed,
+        }
     }
     /// measured / bound (how tight the bound is).
     pub fn ratio(&self) -> f64 {
@@ -93,13 +106,27 @@ impl Evidence {
         }
     }
     /// Adds `measured ≤ bound`.
-    pub fn le(&mut self, name: impl Into<String>, kind: Kind, measured: f64, bound: f64) -> &mut Self {
-        self.measurements.push(Measurement::new(name, kind, measured, Relation::Le, bound));
+    pub fn le(
+        &mut self,
+        name: impl Into<String>,
+        kind: Kind,
+        measured: f64,
+        bound: f64,
+    ) -> &mut Self {
+        self.measurements
+            .push(Measurement::new(name, kind, measured, Relation::Le, bound));
         self
     }
     /// Adds `measured ≥ bound`.
-    pub fn ge(&mut self, name: impl Into<String>, kind: Kind, measured: f64, bound: f64) -> &mut Self {
-        self.measurements.push(Measurement::new(name, kind, measured, Relation::Ge, bound));
+    pub fn ge(
+        &mut self,
+        name: impl Into<String>,
+        kind: Kind,
+        measured: f64,
+        bound: f64,
+    ) -> &mut Self {
+        self.measurements
+            .push(Measurement::new(name, kind, measured, Relation::Ge, bound));
         self
     }
     /// Records a reported statistic.
@@ -114,7 +141,12 @@ impl Evidence {
     }
     /// Pass iff every gate, stat and control measurement holds.
     pub fn verdict(&self) -> Verdict {
-        if self.measurements.iter().filter(|m| m.kind.gating()).all(|m| m.passed) {
+        if self
+            .measurements
+            .iter()
+            .filter(|m| m.kind.gating())
+            .all(|m| m.passed)
+        {
             Verdict::Pass
         } else {
             Verdict::Fail
@@ -122,8 +154,16 @@ impl Evidence {
     }
     /// The verdict of the probe measurements, if there are any.
     pub fn probe_verdict(&self) -> Option<Verdict> {
-        let mut probes = self.measurements.iter().filter(|m| m.kind == Kind::Probe).peekable();
+        let mut probes = self
+            .measurements
+            .iter()
+            .filter(|m| m.kind == Kind::Probe)
+            .peekable();
         probes.peek()?;
-        Some(if probes.all(|m| m.passed) { Verdict::Pass } else { Verdict::Fail })
+        Some(if probes.all(|m| m.passed) {
+            Verdict::Pass
+        } else {
+            Verdict::Fail
+        })
     }
 }

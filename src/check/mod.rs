@@ -87,7 +87,11 @@ pub fn resolve_params(theory: &Theory, cfg: &RunConfig) -> Result<Params> {
 /// Runs one check.
 pub fn run(check: &dyn Check, theory: &Theory, cfg: &RunConfig) -> Result<Evidence> {
     let params = resolve_params(theory, cfg)?;
-    let ctx = Ctx { theory, params, scale: cfg.scale };
+    let ctx = Ctx {
+        theory,
+        params,
+        scale: cfg.scale,
+    };
     check.run(&ctx)
 }
 

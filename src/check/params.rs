@@ -45,13 +45,20 @@ impl Params {
     }
     /// A real parameter.
     pub fn f(&self, name: &str) -> Result<f64> {
-        self.values.get(name).copied().ok_or_else(|| Error::input(format!("check {} reads parameter `{name}`, which its theory file does not define", self.id)))
+        self.values.get(name).copied().ok_or_else(|| {
+            Error::input(format!(
+                "check {} reads parameter `{name}`, which its theory file does not define",
+                self.id
+            ))
+        })
     }
     /// A non-negative integer parameter.
     pub fn n(&self, name: &str) -> Result<usize> {
         let v = self.f(name)?;
         if v < 0.0 || v.fract() != 0.0 || v > 1e12 {
-            return Err(Error::input(format!("parameter `{name}` = {v} must be a non-negative integer")));
+            return Err(Error::input(format!(
+                "parameter `{name}` = {v} must be a non-negative integer"
+            )));
         }
         Ok(v as usize)
     }

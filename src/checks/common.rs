@@ -34,15 +34,43 @@ pub fn sphere_data(seed: u64, n: usize, d: usize) -> Result<Binary> {
 
 /// The initialisation of `seed`: W ~ N(0, (init/√d)²), v = ±1/√m, no bias.
 pub fn init_two_layer(seed: u64, d: usize, m: usize, init: f64, trained_output: bool) -> TwoLayer {
-    TwoLayer::init(&mut rng::seeded(seed, stream::INIT), d, m, Activation::Relu, false, trained_output, init / (d as f64).sqrt())
+    TwoLayer::init(
+        &mut rng::seeded(seed, stream::INIT),
+        d,
+        m,
+        Activation::Relu,
+        false,
+        trained_output,
+        init / (d as f64).sqrt(),
+    )
 }
 
 /// Draws the data and initialisation of `seed` and trains for `steps` steps.
 #[allow(clippy::too_many_arguments)]
-pub fn train_two_layer(seed: u64, n: usize, d: usize, m: usize, init: f64, trained_output: bool, lr_scale: f64, steps: usize, observer: &mut dyn Observer) -> Result<TwoLayerRun> {
+pub fn train_two_layer(
+    seed: u64,
+    n: usize,
+    d: usize,
+    m: usize,
+    init: f64,
+    trained_output: bool,
+    lr_scale: f64,
+    steps: usize,
+    observer: &mut dyn Observer,
+) -> Result<TwoLayerRun> {
     let data = sphere_data(seed, n, d)?;
     let mut net = init_two_layer(seed, d, m, init, trained_output);
     let lr = two_layer_lr(&data) * lr_scale;
-    let report = train::train(&mut net, &data, &GdConfig::new(lr, steps, MarginLoss::Logistic), observer)?;
-    Ok(TwoLayerRun { data, net, lr, report })
+    let report = train::train(
+        &mut net,
+        &data,
+        &GdConfig::new(lr, steps, MarginLoss::Logistic),
+        observer,
+    )?;
+    Ok(TwoLayerRun {
+        data,
+        net,
+        lr,
+        report,
+    })
 }

@@ -28,7 +28,11 @@ impl Clusters {
             )));
         }
         let centres = DMatrix::from_fn(k, d, |_, _| 0.25 + 0.5 * rng::uniform(rng));
-        Ok(Self { centres, sigma, clamp })
+        Ok(Self {
+            centres,
+            sigma,
+            clamp,
+        })
     }
 
     /// Draws `n` samples with classes assigned round-robin (balanced).

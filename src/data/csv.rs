@@ -18,7 +18,8 @@ pub fn parse(text: &str, path: &Path) -> Result<DMatrix<f64>> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let parsed: std::result::Result<Vec<f64>, _> = line.split(',').map(|f| f.trim().parse::<f64>()).collect();
+        let parsed: std::result::Result<Vec<f64>, _> =
+            line.split(',').map(|f| f.trim().parse::<f64>()).collect();
         let values = match parsed {
             Ok(v) => v,
             Err(_) if rows.is_empty() && width.is_none() && lineno == 0 => {
@@ -26,19 +27,32 @@ pub fn parse(text: &str, path: &Path) -> Result<DMatrix<f64>> {
                 continue;
             }
             Err(_) => {
-                let col = line.split(',').position(|f| f.trim().parse::<f64>().is_err()).unwrap_or(0);
-                return Err(Error::format(path, format!("line {}: field {} is not a number", lineno + 1, col + 1)));
+                let col = line
+                    .split(',')
+                    .position(|f| f.trim().parse::<f64>().is_err())
+                    .unwrap_or(0);
+                return Err(Error::format(
+                    path,
+                    format!("line {}: field {} is not a number", lineno + 1, col + 1),
+                ));
             }
         };
         if let Some(col) = values.iter().position(|v| !v.is_finite()) {
-            return Err(Error::format(path, format!("line {}: field {} is not finite", lineno + 1, col + 1)));
+            return Err(Error::format(
+                path,
+                format!("line {}: field {} is not finite", lineno + 1, col + 1),
+            ));
         }
         match width {
             None => width = Some(values.len()),
             Some(w) if w != values.len() => {
                 return Err(Error::format(
                     path,
-                    format!("line {} has {} fields, expected {w}", lineno + 1, values.len()),
+                    format!(
+                        "line {} has {} fields, expected {w}",
+                        lineno + 1,
+                        values.len()
+                    ),
                 ))
             }
             _ => {}
@@ -54,7 +68,10 @@ pub fn parse(text: &str, path: &Path) -> Result<DMatrix<f64>> {
 
 /// Reads a `.csv` or `.csv.gz` file.
 pub fn read(path: &Path) -> Result<DMatrix<f64>> {
-    let io = |source| Error::Io { path: path.into(), source };
+    let io = |source| Error::Io {
+        path: path.into(),
+        source,
+    };
     let bytes = std::fs::read(path).map_err(io)?;
     let text = if path.extension().is_some_and(|e| e == "gz") {
         let mut s = String::new();
@@ -76,5 +93,8 @@ pub fn write(path: &Path, m: &DMatrix<f64>) -> Result<()> {
         s.push_str(&line.join(","));
         s.push('\n');
     }
-    std::fs::write(path, s).map_err(|source| Error::Io { path: path.into(), source })
+    std::fs::write(path, s).map_err(|source| Error::Io {
+        path: path.into(),
+        source,
+    })
 }

@@ -14,7 +14,10 @@ pub fn matrix(path: &Path) -> Result<DMatrix<f64>> {
     if is_npy(path) {
         let a = npy::read(path)?;
         if a.shape.len() != 2 {
-            return Err(Error::format(path, format!("expected a 2-D array (n × d), got shape {:?}", a.shape)));
+            return Err(Error::format(
+                path,
+                format!("expected a 2-D array (n × d), got shape {:?}", a.shape),
+            ));
         }
         let (n, d) = (a.shape[0], a.shape[1]);
         Ok(DMatrix::from_row_slice(n, d, &a.data))
@@ -29,7 +32,10 @@ pub fn vector(path: &Path) -> Result<DVector<f64>> {
         let a = npy::read(path)?;
         match a.shape.as_slice() {
             [_] | [_, 1] => Ok(DVector::from_vec(a.data)),
-            s => Err(Error::format(path, format!("expected a vector, got shape {s:?}"))),
+            s => Err(Error::format(
+                path,
+                format!("expected a vector, got shape {s:?}"),
+            )),
         }
     } else {
         let m = csv::read(path)?;
@@ -38,7 +44,10 @@ pub fn vector(path: &Path) -> Result<DVector<f64>> {
         } else if m.nrows() == 1 {
             Ok(m.row(0).transpose())
         } else {
-            Err(Error::format(path, format!("expected one column, got {} × {}", m.nrows(), m.ncols())))
+            Err(Error::format(
+                path,
+                format!("expected one column, got {} × {}", m.nrows(), m.ncols()),
+            ))
         }
     }
 }

@@ -34,7 +34,12 @@ impl CurvedManifold {
         let q = rng::orthonormal_basis(rng, d, f);
         let omega = rng::gaussian_matrix(rng, f, k, omega0);
         let phase = DVector::from_fn(f, |_, _| 2.0 * std::f64::consts::PI * rng::uniform(rng));
-        Ok(Self { q, omega, phase, rho })
+        Ok(Self {
+            q,
+            omega,
+            phase,
+            rho,
+        })
     }
 
     fn scale(&self) -> f64 {
@@ -68,7 +73,11 @@ impl CurvedManifold {
         for i in 0..n {
             let ti = t.row(i).transpose();
             x.row_mut(i).copy_from(&self.point(&ti).transpose());
-            y[i] = if (2.0 * std::f64::consts::PI * 2.0 * ti[0]).sin() >= 0.0 { 1.0 } else { -1.0 };
+            y[i] = if (2.0 * std::f64::consts::PI * 2.0 * ti[0]).sin() >= 0.0 {
+                1.0
+            } else {
+                -1.0
+            };
         }
         Ok((Binary::new(x, y)?, t))
     }

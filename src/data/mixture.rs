@@ -22,14 +22,24 @@ pub struct Mixture {
 
 impl Mixture {
     /// A mixture with a uniformly random mean direction of squared norm `mu_norm2`.
-    pub fn random(rng: &mut Rng, d: usize, mu_norm2: f64, sigma: f64, label_noise: f64) -> Result<Self> {
+    pub fn random(
+        rng: &mut Rng,
+        d: usize,
+        mu_norm2: f64,
+        sigma: f64,
+        label_noise: f64,
+    ) -> Result<Self> {
         if d == 0 || !(mu_norm2 >= 0.0) || !(sigma > 0.0) || !(0.0..0.5).contains(&label_noise) {
             return Err(Error::input(format!(
                 "mixture needs d ≥ 1, ‖μ‖² ≥ 0, σ > 0, η ∈ [0, ½); got d = {d}, ‖μ‖² = {mu_norm2}, σ = {sigma}, η = {label_noise}"
             )));
         }
         let mu = rng::unit_sphere(rng, d) * mu_norm2.sqrt();
-        Ok(Self { mu, sigma, label_noise })
+        Ok(Self {
+            mu,
+            sigma,
+            label_noise,
+        })
     }
 
     /// Draws `n` labelled points.

@@ -38,7 +38,11 @@ impl Binary {
             )));
         }
         if x.nrows() == 0 || x.ncols() == 0 {
-            return Err(Error::input(format!("data set is empty ({} × {})", x.nrows(), x.ncols())));
+            return Err(Error::input(format!(
+                "data set is empty ({} × {})",
+                x.nrows(),
+                x.ncols()
+            )));
         }
         ensure_finite("data", x.as_slice())?;
         if let Some(i) = y.iter().position(|&v| v != 1.0 && v != -1.0) {
@@ -115,7 +119,10 @@ impl MultiClass {
         }
         ensure_finite("data", x.as_slice())?;
         if let Some(i) = y.iter().position(|&c| c >= k) {
-            return Err(Error::input(format!("label {i} is {} but there are {k} classes", y[i])));
+            return Err(Error::input(format!(
+                "label {i} is {} but there are {k} classes",
+                y[i]
+            )));
         }
         Ok(Self { x, y, k })
     }

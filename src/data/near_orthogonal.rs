@@ -22,7 +22,9 @@ pub enum Sampling {
 /// Draws `n` points in R^d with random ±1 labels.
 pub fn generate(rng: &mut Rng, n: usize, d: usize, sampling: Sampling) -> Result<(Binary, Spread)> {
     if n == 0 || d == 0 {
-        return Err(Error::input(format!("need n ≥ 1 and d ≥ 1, got n = {n}, d = {d}")));
+        return Err(Error::input(format!(
+            "need n ≥ 1 and d ≥ 1, got n = {n}, d = {d}"
+        )));
     }
     let x = sample_points(rng, n, d, sampling);
     let y = DVector::from_fn(n, |_, _| rng::sign(rng));

@@ -73,16 +73,24 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<NdArray> {
             if bytes.len() < 12 {
                 return Err(bad("truncated header"));
             }
-            (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12)
+            (
+                u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+                12,
+            )
         }
         v => return Err(bad(&format!("unsupported .npy format version {v}"))),
     };
-    let end = start.checked_add(hlen).filter(|&e| e <= bytes.len()).ok_or_else(|| bad("truncated header"))?;
+    let end = start
+        .checked_add(hlen)
+        .filter(|&e| e <= bytes.len())
+        .ok_or_else(|| bad("truncated header"))?;
     let header = std::str::from_utf8(&bytes[start..end]).map_err(|_| bad("header is not text"))?;
     let descr = dict_value(header, "descr").ok_or_else(|| bad("header has no 'descr'"))?;
     let descr = descr.trim_matches(|c| c == '\'' || c == '"');
     let dtype = Dtype::parse(descr).ok_or_else(|| {
-        bad(&format!("unsupported dtype {descr} (supported: <f8, <f4, <i8, <i4, |i1, |u1)"))
+        bad(&format!(
+            "unsupported dtype {descr} (supported: <f8, <f4, <i8, <i4, |i1, |u1)"
+        ))
     })?;
     let fortran = match dict_value(header, "fortran_order").map(str::trim) {
         Some("True") => true,
@@ -90,13 +98,16 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<NdArray> {
         _ => return Err(bad("header has no valid 'fortran_order'")),
     };
     let shape_txt = dict_value(header, "shape").ok_or_else(|| bad("header has no 'shape'"))?;
-    let shape = parse_shape(shape_txt).ok_or_else(|| bad(&format!("malformed shape {shape_txt}")))?;
+    let shape =
+        parse_shape(shape_txt).ok_or_else(|| bad(&format!("malformed shape {shape_txt}")))?;
     let count = shape
         .iter()
         .try_fold(1usize, |a, &s| a.checked_mul(s))
         .ok_or_else(|| bad("shape overflows"))?;
     let payload = &bytes[end..];
-    let need = count.checked_mul(dtype.size()).ok_or_else(|| bad("shape overflows"))?;
+    let need = count
+        .checked_mul(dtype.size())
+        .ok_or_else(|| bad("shape overflows"))?;
     if payload.len() != need {
         return Err(bad(&format!(
             "payload has {} bytes but shape {:?} of {descr} needs {need}",
@@ -104,14 +115,24 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<NdArray> {
             shape
         )));
     }
-    let raw: Vec<f64> = payload.chunks_exact(dtype.size()).map(|c| dtype.read(c)).collect();
-    let data = if fortran && shape.len() > 1 { fortran_to_c(&raw, &shape) } else { raw };
+    let raw: Vec<f64> = payload
+        .chunks_exact(dtype.size())
+        .map(|c| dtype.read(c))
+        .collect();
+    let data = if fortran && shape.len() > 1 {
+        fortran_to_c(&raw, &shape)
+    } else {
+        raw
+    };
     Ok(NdArray { shape, data })
 }
 
 /// Reads a `.npy` file.
 pub fn read(path: &Path) -> Result<NdArray> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.into(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.into(),
+        source,
+    })?;
     parse(&bytes, path)
 }
 
@@ -119,7 +140,14 @@ pub fn read(path: &Path) -> Result<NdArray> {
 pub fn to_bytes(shape: &[usize], data: &[f64]) -> Vec<u8> {
     let shape_txt = match shape.len() {
         1 => format!("({},)", shape[0]),
-        _ => format!("({})", shape.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     };
     let mut header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape_txt}, }}");
     let total = 10 + header.len() + 1;
@@ -138,7 +166,10 @@ pub fn to_bytes(shape: &[usize], data: &[f64]) -> Vec<u8> {
 
 /// Writes an f64 array as `.npy`.
 pub fn write(path: &Path, shape: &[usize], data: &[f64]) -> Result<()> {
-    std::fs::write(path, to_bytes(shape, data)).map_err(|source| Error::Io { path: path.into(), source })
+    std::fs::write(path, to_bytes(shape, data)).map_err(|source| Error::Io {
+        path: path.into(),
+        source,
+    })
 }
 
 fn dict_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
@@ -199,7 +230,10 @@ mod tests {
         assert_eq!(a.shape, vec![2, 3]);
         assert_eq!(a.data, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
         let mut fb = bytes.clone();
-        let p = fb.windows(5).position(|w| w == b"False").expect("header names fortran_order");
+        let p = fb
+            .windows(5)
+            .position(|w| w == b"False")
+            .expect("header names fortran_order");
         fb.splice(p..p + 5, b"True ".iter().cloned());
         let b = parse(&fb, Path::new("t")).unwrap();
         // Fortran payload 1..6 for shape (2,3) is [[1,3,5],[2,4,6]].

@@ -49,8 +49,11 @@ pub fn load(which: Shipped) -> Result<MultiClass> {
     let mut y = Vec::with_capacity(m.nrows());
     for i in 0..m.nrows() {
         let v = m[(i, d)];
-        if v < 0.0 || v > 9.0 || v.fract() != 0.0 {
-            return Err(Error::format(&path, format!("row {i}: label {v} is not a digit")));
+        if !(0.0..=9.0).contains(&v) || v.fract() != 0.0 {
+            return Err(Error::format(
+                &path,
+                format!("row {i}: label {v} is not a digit"),
+            ));
         }
         y.push(v as usize);
     }

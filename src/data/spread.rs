@@ -34,14 +34,22 @@ impl Spread {
         let diag: Vec<f64> = (0..n).map(|i| g[(i, i)]).collect();
         let r2_min = diag.iter().cloned().fold(f64::INFINITY, f64::min);
         let r2_max = diag.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-        let psi = diag.iter().map(|v| (v / r2 - 1.0).abs()).fold(0.0, f64::max);
+        let psi = diag
+            .iter()
+            .map(|v| (v / r2 - 1.0).abs())
+            .fold(0.0, f64::max);
         let mut phi: f64 = 0.0;
         for j in 0..n {
             for i in 0..j {
                 phi = phi.max(g[(i, j)].abs());
             }
         }
-        Spread { r2_min, r2_max, psi, phi }
+        Spread {
+            r2_min,
+            r2_max,
+            psi,
+            phi,
+        }
     }
 
     /// Assumption (A3) of unlearn.md §4: R²_min > 2(n − 1)φ.

@@ -42,13 +42,18 @@ impl Subspace {
     /// A k-dimensional subspace of R^d.
     pub fn new(rng: &mut Rng, d: usize, k: usize, orientation: Orientation) -> Result<Self> {
         if k < 2 || k >= d {
-            return Err(Error::input(format!("subspace needs 2 ≤ k < d, got k = {k}, d = {d}")));
+            return Err(Error::input(format!(
+                "subspace needs 2 ≤ k < d, got k = {k}, d = {d}"
+            )));
         }
         let basis = match orientation {
             Orientation::Random => rng::orthonormal_basis(rng, d, k),
             Orientation::Axis => DMatrix::from_fn(d, k, |i, j| if i == j { 1.0 } else { 0.0 }),
         };
-        Ok(Self { basis, offset: None })
+        Ok(Self {
+            basis,
+            offset: None,
+        })
     }
 
     /// Ambient dimension d.
@@ -69,7 +74,9 @@ impl Subspace {
     /// Draws `n` labelled points at radius `rho_x`.
     pub fn sample(&self, rng: &mut Rng, n: usize, rho_x: f64, layout: Layout) -> Result<Binary> {
         if n == 0 || !(rho_x > 0.0) {
-            return Err(Error::input(format!("need n ≥ 1 and ρ_x > 0, got n = {n}, ρ_x = {rho_x}")));
+            return Err(Error::input(format!(
+                "need n ≥ 1 and ρ_x > 0, got n = {n}, ρ_x = {rho_x}"
+            )));
         }
         let (d, k) = (self.ambient(), self.dim());
         let mut x = DMatrix::zeros(n, d);

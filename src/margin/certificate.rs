@@ -164,13 +164,22 @@ pub fn certify_at(model: &dyn Model, data: &Binary, opts: &CertifyOptions) -> Re
 }
 
 /// Certifies θ exactly as given (no normalisation): τ then measures infeasibility.
-pub fn certify_unnormalised(model: &dyn Model, data: &Binary, opts: &CertifyOptions) -> Result<Certificate> {
+pub fn certify_unnormalised(
+    model: &dyn Model,
+    data: &Binary,
+    opts: &CertifyOptions,
+) -> Result<Certificate> {
     model.check_input(data.x())?;
     let l = homogeneity(model)?;
     certify_as_given(model, data, l, opts)
 }
 
-fn certify_as_given(model: &dyn Model, data: &Binary, l: u32, opts: &CertifyOptions) -> Result<Certificate> {
+fn certify_as_given(
+    model: &dyn Model,
+    data: &Binary,
+    l: u32,
+    opts: &CertifyOptions,
+) -> Result<Certificate> {
     let sys = kkt_system(model, data);
     let mult = nnls_qp(&sys.k, &sys.b)?;
     let lambda = mult.lambda.clone();
@@ -180,11 +189,18 @@ fn certify_as_given(model: &dyn Model, data: &Binary, l: u32, opts: &CertifyOpti
     let lq = &sys.q * l as f64;
     let euler_gap = (&sys.b - &lq).amax() / sys.b.amax().max(f64::MIN_POSITIVE);
     let max_l = lambda.max();
-    let support = lambda.iter().filter(|&&v| v > SUPPORT_THRESHOLD * max_l && v > 0.0).count();
+    let support = lambda
+        .iter()
+        .filter(|&&v| v > SUPPORT_THRESHOLD * max_l && v > 0.0)
+        .count();
     let box_eps = match opts.box_delta {
         None => None,
         Some(d0) => {
-            let upper: Vec<Option<f64>> = sys.q.iter().map(|&qi| (qi > 1.0 + ACTIVE_TOL).then(|| d0 / (qi - 1.0))).collect();
+            let upper: Vec<Option<f64>> = sys
+                .q
+                .iter()
+                .map(|&qi| (qi > 1.0 + ACTIVE_TOL).then(|| d0 / (qi - 1.0)))
+                .collect();
             let (lb, _) = box_qp(&sys.k, &sys.b, &upper)?;
             Some(residual(model, data, &lb).norm())
         }
@@ -213,20 +229,31 @@ fn certify_as_given(model: &dyn Model, data: &Binary, l: u32, opts: &CertifyOpti
 /// Multipliers implied by the training loss: λ_i = c·|ℓ'(q_i(θ))|, with the single scale c ≥ 0
 /// fitted by least squares to the normalised θ̃. Returns (λ, ε) at θ̃. Gradient descent on Σℓ
 /// accumulates exactly such weights, so this is the certificate the dynamics suggest.
-pub fn loss_multipliers(model: &dyn Model, data: &Binary, loss: MarginLoss) -> Result<(DVector<f64>, f64)> {
+pub fn loss_multipliers(
+    model: &dyn Model,
+    data: &Binary,
+    loss: MarginLoss,
+) -> Result<(DVector<f64>, f64)> {
     model.check_input(data.x())?;
     let l = homogeneity(model)?;
     let q = model.forward(data.x()).component_mul(data.y());
     let q_min = q.min();
     if !(q_min > 0.0) {
-        return Err(Error::assumption("positive margins", format!("min margin {q_min:.6e} ≤ 0")));
+        return Err(Error::assumption(
+            "positive margins",
+            format!("min margin {q_min:.6e} ≤ 0"),
+        ));
     }
     let weights = q.map(|v| -loss.deriv(v));
     let mut normalised = model.boxed_clone();
     normalised.set_params(&(model.params() / q_min.powf(1.0 / l as f64)))?;
     let u = normalised.vjp(data.x(), &weights.component_mul(data.y()));
     let uu = u.norm_squared();
-    let c = if uu > 0.0 { (normalised.params().dot(&u) / uu).max(0.0) } else { 0.0 };
+    let c = if uu > 0.0 {
+        (normalised.params().dot(&u) / uu).max(0.0)
+    } else {
+        0.0
+    };
     let eps = (normalised.params() - &u * c).norm();
     Ok((weights * c, eps))
 }

@@ -53,12 +53,21 @@ pub fn class_aligned(rng: &mut Rng, n: usize, d: usize, m: usize, mu_norm2: f64)
     for i in 0..n {
         for k in 0..n {
             if y[i] != y[k] && g[(i, k)] >= 0.0 {
-                return Ok(Draw::Rejected(format!("opposite-class inner product ⟨x_{i}, x_{k}⟩ = {:.3} ≥ 0", g[(i, k)])));
+                return Ok(Draw::Rejected(format!(
+                    "opposite-class inner product ⟨x_{i}, x_{k}⟩ = {:.3} ≥ 0",
+                    g[(i, k)]
+                )));
             }
         }
     }
     let v = alternating_signs(m);
-    let a = DMatrix::from_fn(n, m, |i, j| if (v[j] > 0.0) == (y[i] > 0.0) { 1.0 } else { 0.0 });
+    let a = DMatrix::from_fn(n, m, |i, j| {
+        if (v[j] > 0.0) == (y[i] > 0.0) {
+            1.0
+        } else {
+            0.0
+        }
+    });
     let mut av = a.clone();
     for (j, mut c) in av.column_iter_mut().enumerate() {
         c *= v[j];
@@ -68,7 +77,10 @@ pub fn class_aligned(rng: &mut Rng, n: usize, d: usize, m: usize, mu_norm2: f64)
     let mult = nnls_qp(&h, &DVector::from_element(n, 1.0))?;
     let lambda = mult.lambda;
     if let Some(i) = lambda.iter().position(|&l| !(l > 0.0)) {
-        return Ok(Draw::Rejected(format!("multiplier λ_{i} = {:.3e} is not positive", lambda[i])));
+        return Ok(Draw::Rejected(format!(
+            "multiplier λ_{i} = {:.3e} is not positive",
+            lambda[i]
+        )));
     }
     // w_j = v_j Σ_i λ_i y_i A_ij x_i, i.e. W = diag(v)·Aᵀ·diag(λ∘y)·X.
     let mut coef = a.transpose();
@@ -84,11 +96,19 @@ pub fn class_aligned(rng: &mut Rng, n: usize, d: usize, m: usize, mu_norm2: f64)
         for j in 0..m {
             let active = pre[(i, j)] > 0.0;
             if active != (a[(i, j)] == 1.0) {
-                return Ok(Draw::Rejected(format!("pattern mismatch at point {i}, unit {j}: ⟨w_j, x_i⟩ = {:.3e}", pre[(i, j)])));
+                return Ok(Draw::Rejected(format!(
+                    "pattern mismatch at point {i}, unit {j}: ⟨w_j, x_i⟩ = {:.3e}",
+                    pre[(i, j)]
+                )));
             }
         }
     }
     let theta = DVector::from_row_slice(w.transpose().as_slice());
     let net = TwoLayer::new(d, m, Activation::Relu, false, OutputLayer::Fixed(v), theta)?;
-    Ok(Draw::Accepted(Box::new(ClassAligned { data, net, lambda, h })))
+    Ok(Draw::Accepted(Box::new(ClassAligned {
+        data,
+        net,
+        lambda,
+        h,
+    })))
 }

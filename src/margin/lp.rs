@@ -13,9 +13,14 @@ use super::qp::{self, Cone};
 use crate::data::Binary;
 use crate::error::{Error, Result};
 use clarabel::algebra::CscMatrix;
-use good_lp::{constraint, microlp, variable, variables, Expression, Solution, SolverModel, Variable};
+use good_lp::{
+    constraint, microlp, variable, variables, Expression, Solution, SolverModel, Variable,
+};
 use nalgebra::{DMatrix, DVector};
 use serde::Serialize;
+
+/// Maps the LP's w-variables back to the separator.
+type Unpack = Box<dyn Fn(&[f64]) -> DVector<f64>>;
 
 /// The norm in which perturbations are measured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -41,13 +46,18 @@ pub fn margin(data: &Binary, geometry: Geometry) -> Result<LpMargin> {
     let sx = data.signed_x();
     let mut vars = variables!();
     let gamma = vars.add(variable());
-    let (w_terms, w_of): (Vec<Variable>, Box<dyn Fn(&[f64]) -> DVector<f64>>) = match geometry {
+    let (w_terms, w_of): (Vec<Variable>, Unpack) = match geometry {
         Geometry::LInf => {
             let v: Vec<Variable> = (0..2 * d).map(|_| vars.add(variable().min(0.0))).collect();
-            (v, Box::new(move |s: &[f64]| DVector::from_fn(d, |k, _| s[k] - s[d + k])))
+            (
+                v,
+                Box::new(move |s: &[f64]| DVector::from_fn(d, |k, _| s[k] - s[d + k])),
+            )
         }
         Geometry::L1 => {
-            let v: Vec<Variable> = (0..d).map(|_| vars.add(variable().min(-1.0).max(1.0))).collect();
+            let v: Vec<Variable> = (0..d)
+                .map(|_| vars.add(variable().min(-1.0).max(1.0)))
+                .collect();
             (v, Box::new(|s: &[f64]| DVector::from_column_slice(s)))
         }
     };
@@ -72,9 +82,14 @@ pub fn margin(data: &Binary, geometry: Geometry) -> Result<LpMargin> {
         let total: Expression = w_terms.iter().map(|&v| Expression::from(v)).sum();
         problem = problem.with(constraint!(total <= 1.0));
     }
-    let sol = problem.solve().map_err(|e| Error::solver(format!("margin LP (microlp): {e}")))?;
+    let sol = problem
+        .solve()
+        .map_err(|e| Error::solver(format!("margin LP (microlp): {e}")))?;
     let vals: Vec<f64> = w_terms.iter().map(|&v| sol.value(v)).collect();
-    Ok(LpMargin { gamma: sol.value(gamma), w: w_of(&vals) })
+    Ok(LpMargin {
+        gamma: sol.value(gamma),
+        w: w_of(&vals),
+    })
 }
 
 /// The same LP solved by Clarabel (P = 0), as an independent cross-check.
@@ -84,7 +99,11 @@ pub fn margin_clarabel(data: &Binary, geometry: Geometry) -> Result<LpMargin> {
     // Variables: w-part (2d for L∞: w⁺, w⁻; d for L1) then γ. Minimise −γ.
     let nw = if geometry == Geometry::LInf { 2 * d } else { d };
     let nv = nw + 1;
-    let rows = n + if geometry == Geometry::LInf { 1 + nw } else { 2 * d };
+    let rows = n + if geometry == Geometry::LInf {
+        1 + nw
+    } else {
+        2 * d
+    };
     let mut a = DMatrix::zeros(rows, nv);
     let mut b = vec![0.0; rows];
     for i in 0..n {
@@ -116,10 +135,20 @@ pub fn margin_clarabel(data: &Binary, geometry: Geometry) -> Result<LpMargin> {
     let mut q = vec![0.0; nv];
     q[nw] = -1.0;
     let p = CscMatrix::new(nv, nv, vec![0; nv + 1], vec![], vec![]);
-    let sol = qp::solve("margin LP (Clarabel)", &p, &q, &qp::csc_dense(&a), &b, &[Cone::Nonneg(rows)])?;
+    let sol = qp::solve(
+        "margin LP (Clarabel)",
+        &p,
+        &q,
+        &qp::csc_dense(&a),
+        &b,
+        &[Cone::Nonneg(rows)],
+    )?;
     let w = match geometry {
         Geometry::LInf => DVector::from_fn(d, |k, _| sol.x[k] - sol.x[d + k]),
         Geometry::L1 => DVector::from_column_slice(&sol.x[..d]),
     };
-    Ok(LpMargin { gamma: sol.x[nw], w })
+    Ok(LpMargin {
+        gamma: sol.x[nw],
+        w,
+    })
 }

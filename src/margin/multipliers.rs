@@ -22,9 +22,20 @@ use serde::Serialize;
 /// Relative threshold below which a multiplier counts as zero.
 pub const SUPPORT_THRESHOLD: f64 = 1e-9;
 
+/// The algorithm that produced a set of multipliers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Method {
+    /// Clarabel's interior-point method, then the polish.
+    InteriorPoint,
+    /// Lawson–Hanson active set (the `nnls` crate), then the polish.
+    ActiveSet,
+}
+
 /// Multipliers from the QP, raw and (when the polish is accepted) polished.
 #[derive(Clone, Debug)]
 pub struct Multipliers {
+    /// Which algorithm produced `raw`.
+    pub method: Method,
     /// Clarabel's λ with negative entries clipped to 0.
     pub raw: DVector<f64>,
     /// The polished λ if accepted, else `raw`.
@@ -54,7 +65,11 @@ fn neg_identity(n: usize) -> CscMatrix<f64> {
 
 fn validate(k: &DMatrix<f64>, b: &DVector<f64>) -> Result<()> {
     if k.nrows() != k.ncols() || k.nrows() != b.len() || b.is_empty() {
-        return Err(Error::shape(format!("QP needs a square K matching b: K is {:?}, b has {}", k.shape(), b.len())));
+        return Err(Error::shape(format!(
+            "QP needs a square K matching b: K is {:?}, b has {}",
+            k.shape(),
+            b.len()
+        )));
     }
     crate::error::ensure_finite("Gram matrix", k.as_slice())?;
     crate::error::ensure_finite("linear term", b.as_slice())
@@ -65,37 +80,83 @@ pub fn nnls_qp(k: &DMatrix<f64>, b: &DVector<f64>) -> Result<Multipliers> {
     validate(k, b)?;
     let n = b.len();
     let q: Vec<f64> = b.iter().map(|v| -v).collect();
-    let sol = qp::solve("multiplier QP", &qp::csc_upper(k), &q, &neg_identity(n), &vec![0.0; n], &[Cone::Nonneg(n)])?;
+    let sol = qp::solve(
+        "multiplier QP",
+        &qp::csc_upper(k),
+        &q,
+        &neg_identity(n),
+        &vec![0.0; n],
+        &[Cone::Nonneg(n)],
+    )?;
     let raw = DVector::from_iterator(n, sol.x.iter().map(|v| v.max(0.0)));
     let (lambda, polished) = match polish(k, b, &raw) {
         Some(l) => (l, true),
         None => (raw.clone(), false),
     };
-    Ok(Multipliers { raw, lambda, polished, status: sol.status, iterations: sol.iterations })
+    Ok(Multipliers {
+        method: Method::InteriorPoint,
+        raw,
+        lambda,
+        polished,
+        status: sol.status,
+        iterations: sol.iterations,
+    })
 }
 
 /// The active-set polish described in the module documentation; `None` if it is not accepted.
+///
+/// Starting from the interior-point support, the support is corrected by a few active-set
+/// exchanges (drop indices whose equality-constrained solution is negative, add the most violated
+/// off-support index) — a crossover, needed because an interior-point λ of a truly inactive
+/// constraint can sit just above the 1e−9 threshold. Whatever is returned satisfies the NNLS
+/// optimality conditions to the tolerance, so it is certified optimal.
 pub fn polish(k: &DMatrix<f64>, b: &DVector<f64>, raw: &DVector<f64>) -> Option<DVector<f64>> {
     let n = b.len();
     let max = raw.max();
-    let support: Vec<usize> = if max > 0.0 { (0..n).filter(|&i| raw[i] > SUPPORT_THRESHOLD * max).collect() } else { Vec::new() };
-    let mut lambda = DVector::zeros(n);
-    if !support.is_empty() {
-        let ks = k.select_rows(&support).select_columns(&support);
-        let bs = DVector::from_iterator(support.len(), support.iter().map(|&i| b[i]));
-        let ls = crate::linalg::cholesky_solve(&ks, &bs)?;
-        if ls.iter().any(|&v| v < 0.0) {
-            return None;
+    let mut support: Vec<usize> = if max > 0.0 {
+        (0..n)
+            .filter(|&i| raw[i] > SUPPORT_THRESHOLD * max)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let kmax = (0..n).map(|i| k[(i, i)]).fold(0.0, f64::max);
+    for _ in 0..(2 * n + 2) {
+        let mut lambda = DVector::zeros(n);
+        if !support.is_empty() {
+            let ks = k.select_rows(&support).select_columns(&support);
+            let bs = DVector::from_iterator(support.len(), support.iter().map(|&i| b[i]));
+            let ls = crate::linalg::cholesky_solve(&ks, &bs)?;
+            if ls.iter().any(|&v| v < 0.0) {
+                support = support
+                    .iter()
+                    .zip(ls.iter())
+                    .filter(|(_, &v)| v > 0.0)
+                    .map(|(&i, _)| i)
+                    .collect();
+                continue;
+            }
+            for (a, &i) in support.iter().enumerate() {
+                lambda[i] = ls[a];
+            }
         }
-        for (a, &i) in support.iter().enumerate() {
-            lambda[i] = ls[a];
+        let grad = k * &lambda - b;
+        let tol = 1e-9
+            * b.amax()
+                .max(kmax * lambda.max().max(0.0))
+                .max(f64::MIN_POSITIVE);
+        let worst = (0..n)
+            .filter(|i| !support.contains(i))
+            .min_by(|&i, &j| grad[i].total_cmp(&grad[j]));
+        match worst {
+            Some(i) if grad[i] < -tol => {
+                support.push(i);
+                support.sort_unstable();
+            }
+            _ => return Some(lambda),
         }
     }
-    let grad = k * &lambda - b;
-    let kmax = (0..n).map(|i| k[(i, i)]).fold(0.0, f64::max);
-    let tol = 1e-9 * b.amax().max(kmax * lambda.max().max(0.0)).max(f64::MIN_POSITIVE);
-    let ok = (0..n).filter(|i| !support.contains(i)).all(|i| grad[i] >= -tol);
-    ok.then_some(lambda)
+    None
 }
 
 /// The NNLS optimality measures of λ for (K, b).
@@ -109,15 +170,28 @@ pub fn optimality(k: &DMatrix<f64>, b: &DVector<f64>, lambda: &DVector<f64>) -> 
 }
 
 /// The box QP min ½λᵀKλ − bᵀλ s.t. 0 ≤ λ_i ≤ upper_i (no bound where `upper_i` is `None`).
-pub fn box_qp(k: &DMatrix<f64>, b: &DVector<f64>, upper: &[Option<f64>]) -> Result<(DVector<f64>, QpStatus)> {
+pub fn box_qp(
+    k: &DMatrix<f64>,
+    b: &DVector<f64>,
+    upper: &[Option<f64>],
+) -> Result<(DVector<f64>, QpStatus)> {
     validate(k, b)?;
     let n = b.len();
     if upper.len() != n {
-        return Err(Error::shape(format!("box QP: {} bounds for {n} multipliers", upper.len())));
+        return Err(Error::shape(format!(
+            "box QP: {} bounds for {n} multipliers",
+            upper.len()
+        )));
     }
-    let bounded: Vec<(usize, f64)> = upper.iter().enumerate().filter_map(|(i, u)| u.map(|u| (i, u))).collect();
+    let bounded: Vec<(usize, f64)> = upper
+        .iter()
+        .enumerate()
+        .filter_map(|(i, u)| u.map(|u| (i, u)))
+        .collect();
     if let Some(&(i, u)) = bounded.iter().find(|(_, u)| !(*u >= 0.0)) {
-        return Err(Error::input(format!("box QP: upper bound {i} is {u}, must be ≥ 0")));
+        return Err(Error::input(format!(
+            "box QP: upper bound {i} is {u}, must be ≥ 0"
+        )));
     }
     let nb = bounded.len();
     let mut a = DMatrix::zeros(n + nb, n);
@@ -132,8 +206,21 @@ pub fn box_qp(k: &DMatrix<f64>, b: &DVector<f64>, upper: &[Option<f64>]) -> Resu
     let q: Vec<f64> = b.iter().map(|v| -v).collect();
     let cones = [Cone::Nonneg(n), Cone::Nonneg(nb)];
     let cones: &[Cone] = if nb == 0 { &cones[..1] } else { &cones };
-    let sol = qp::solve("box QP", &qp::csc_upper(k), &q, &qp::csc_dense(&a), &rhs, cones)?;
-    let lambda = DVector::from_iterator(n, sol.x.iter().enumerate().map(|(i, v)| v.clamp(0.0, upper[i].unwrap_or(f64::INFINITY))));
+    let sol = qp::solve(
+        "box QP",
+        &qp::csc_upper(k),
+        &q,
+        &qp::csc_dense(&a),
+        &rhs,
+        cones,
+    )?;
+    let lambda = DVector::from_iterator(
+        n,
+        sol.x
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v.clamp(0.0, upper[i].unwrap_or(f64::INFINITY))),
+    );
     Ok((lambda, sol.status))
 }
 
@@ -141,7 +228,10 @@ pub fn box_qp(k: &DMatrix<f64>, b: &DVector<f64>, upper: &[Option<f64>]) -> Resu
 pub fn lawson_hanson(g: &DMatrix<f64>, theta: &DVector<f64>) -> Result<DVector<f64>> {
     let (p, n) = g.shape();
     if p == 0 || n == 0 || theta.len() != p {
-        return Err(Error::shape(format!("Lawson–Hanson needs a non-empty p × n matrix and θ of length p; got {p} × {n} and {}", theta.len())));
+        return Err(Error::shape(format!(
+            "Lawson–Hanson needs a non-empty p × n matrix and θ of length p; got {p} × {n} and {}",
+            theta.len()
+        )));
     }
     let a = ndarray::Array2::from_shape_fn((p, n), |(i, j)| g[(i, j)]);
     let t = ndarray::Array1::from_iter(theta.iter().cloned());

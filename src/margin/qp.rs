@@ -85,12 +85,20 @@ pub fn settings() -> DefaultSettings<f64> {
         tol_gap_rel: 1e-10,
         tol_feas: 1e-10,
         max_iter: 200,
+        direct_solve_method: "faer".to_string(),
         ..DefaultSettings::default()
     }
 }
 
 /// Solves min ½xᵀPx + qᵀx s.t. Ax + s = b, s ∈ cones. `what` names the problem in errors.
-pub fn solve(what: &str, p: &CscMatrix<f64>, q: &[f64], a: &CscMatrix<f64>, b: &[f64], cones: &[Cone]) -> Result<QpSolution> {
+pub fn solve(
+    what: &str,
+    p: &CscMatrix<f64>,
+    q: &[f64],
+    a: &CscMatrix<f64>,
+    b: &[f64],
+    cones: &[Cone],
+) -> Result<QpSolution> {
     let cones: Vec<SupportedConeT<f64>> = cones
         .iter()
         .map(|c| match *c {
@@ -98,16 +106,28 @@ pub fn solve(what: &str, p: &CscMatrix<f64>, q: &[f64], a: &CscMatrix<f64>, b: &
             Cone::Nonneg(k) => SupportedConeT::NonnegativeConeT(k),
         })
         .collect();
-    let mut solver = DefaultSolver::new(p, q, a, b, &cones, settings()).map_err(|e| Error::solver(format!("{what}: cannot set up the QP: {e:?}")))?;
+    let mut solver = DefaultSolver::new(p, q, a, b, &cones, settings())
+        .map_err(|e| Error::solver(format!("{what}: cannot set up the QP: {e:?}")))?;
     solver.solve();
     let sol = &solver.solution;
     let status = match sol.status {
         SolverStatus::Solved => QpStatus::Solved,
         SolverStatus::AlmostSolved => QpStatus::AlmostSolved,
-        other => return Err(Error::solver(format!("{what}: Clarabel returned status {other:?}"))),
+        other => {
+            return Err(Error::solver(format!(
+                "{what}: Clarabel returned status {other:?}"
+            )))
+        }
     };
     if sol.x.iter().chain(sol.z.iter()).any(|v| !v.is_finite()) {
-        return Err(Error::solver(format!("{what}: non-finite solution with status {status:?}")));
+        return Err(Error::solver(format!(
+            "{what}: non-finite solution with status {status:?}"
+        )));
     }
-    Ok(QpSolution { x: sol.x.clone(), z: sol.z.clone(), status, iterations: sol.iterations })
+    Ok(QpSolution {
+        x: sol.x.clone(),
+        z: sol.z.clone(),
+        status,
+        iterations: sol.iterations,
+    })
 }

@@ -29,11 +29,26 @@ pub enum Loaded {
 }
 
 fn tensor(st: &SafeTensors<'_>, name: &str, path: &Path) -> Result<(Vec<usize>, Vec<f64>)> {
-    let t = st.tensor(name).map_err(|e| Error::format(path, format!("tensor `{name}`: {e}")))?;
+    let t = st
+        .tensor(name)
+        .map_err(|e| Error::format(path, format!("tensor `{name}`: {e}")))?;
     let data: Vec<f64> = match t.dtype() {
-        Dtype::F64 => t.data().chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect(),
-        Dtype::F32 => t.data().chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap_or([0; 4])) as f64).collect(),
-        other => return Err(Error::format(path, format!("tensor `{name}` has dtype {other:?}; use F64 or F32"))),
+        Dtype::F64 => t
+            .data()
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+            .collect(),
+        Dtype::F32 => t
+            .data()
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().unwrap_or([0; 4])) as f64)
+            .collect(),
+        other => {
+            return Err(Error::format(
+                path,
+                format!("tensor `{name}` has dtype {other:?}; use F64 or F32"),
+            ))
+        }
     };
     crate::error::ensure_finite(&format!("tensor `{name}` of {}", path.display()), &data)?;
     Ok((t.shape().to_vec(), data))
@@ -41,19 +56,25 @@ fn tensor(st: &SafeTensors<'_>, name: &str, path: &Path) -> Result<(Vec<usize>, 
 
 fn expect_shape(name: &str, got: &[usize], want: &[usize], path: &Path) -> Result<()> {
     if got != want {
-        return Err(Error::format(path, format!("tensor `{name}` has shape {got:?}, expected {want:?}")));
+        return Err(Error::format(
+            path,
+            format!("tensor `{name}` has shape {got:?}, expected {want:?}"),
+        ));
     }
     Ok(())
 }
 
 /// Parses a model from `.safetensors` bytes; `path` names the file in errors.
 pub fn parse(bytes: &[u8], path: &Path) -> Result<Loaded> {
-    let st = SafeTensors::deserialize(bytes).map_err(|e| Error::format(path, format!("not a safetensors file: {e}")))?;
-    let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| Error::format(path, e.to_string()))?;
+    let st = SafeTensors::deserialize(bytes)
+        .map_err(|e| Error::format(path, format!("not a safetensors file: {e}")))?;
+    let (_, header) =
+        SafeTensors::read_metadata(bytes).map_err(|e| Error::format(path, e.to_string()))?;
     let meta = header.metadata().clone().unwrap_or_default();
     let act = match meta.get("activation") {
         None => Activation::Relu,
-        Some(s) => Activation::parse(s).ok_or_else(|| Error::format(path, format!("unknown activation `{s}`")))?,
+        Some(s) => Activation::parse(s)
+            .ok_or_else(|| Error::format(path, format!("unknown activation `{s}`")))?,
     };
     let names = st.names();
     let kind = match meta.get("dimple.kind") {
@@ -61,20 +82,31 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Loaded> {
         None if names.contains(&"w") => "linear".into(),
         None if names.contains(&"W") => "two_layer".into(),
         None if names.iter().any(|n| n.starts_with("layers.")) => "mlp".into(),
-        None => return Err(Error::format(path, format!("cannot tell the model kind from tensors {names:?}"))),
+        None => {
+            return Err(Error::format(
+                path,
+                format!("cannot tell the model kind from tensors {names:?}"),
+            ))
+        }
     };
     match kind.as_str() {
         "linear" => {
             let (shape, w) = tensor(&st, "w", path)?;
             if shape.len() != 1 {
-                return Err(Error::format(path, format!("tensor `w` must be 1-D, has shape {shape:?}")));
+                return Err(Error::format(
+                    path,
+                    format!("tensor `w` must be 1-D, has shape {shape:?}"),
+                ));
             }
             Ok(Loaded::Binary(Box::new(Linear::new(DVector::from_vec(w)))))
         }
         "two_layer" => {
             let (ws, w) = tensor(&st, "W", path)?;
             if ws.len() != 2 {
-                return Err(Error::format(path, format!("tensor `W` must be 2-D [m, d], has shape {ws:?}")));
+                return Err(Error::format(
+                    path,
+                    format!("tensor `W` must be 2-D [m, d], has shape {ws:?}"),
+                ));
             }
             let (m, d) = (ws[0], ws[1]);
             let (vs, v) = tensor(&st, "v", path)?;
@@ -89,7 +121,12 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Loaded> {
             let trained = match meta.get("train_output").map(String::as_str) {
                 None | Some("false") => false,
                 Some("true") => true,
-                Some(o) => return Err(Error::format(path, format!("train_output must be true or false, got `{o}`"))),
+                Some(o) => {
+                    return Err(Error::format(
+                        path,
+                        format!("train_output must be true or false, got `{o}`"),
+                    ))
+                }
             };
             let mut theta = w;
             if let Some(b) = &b {
@@ -111,12 +148,21 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Loaded> {
             while names.contains(&format!("layers.{l}.weight").as_str()) {
                 let (ws, w) = tensor(&st, &format!("layers.{l}.weight"), path)?;
                 if ws.len() != 2 {
-                    return Err(Error::format(path, format!("layers.{l}.weight must be 2-D, has shape {ws:?}")));
+                    return Err(Error::format(
+                        path,
+                        format!("layers.{l}.weight must be 2-D, has shape {ws:?}"),
+                    ));
                 }
                 if l == 0 {
                     sizes.push(ws[1]);
                 } else if sizes[l] != ws[1] {
-                    return Err(Error::format(path, format!("layers.{l}.weight takes {} inputs, previous layer gives {}", ws[1], sizes[l])));
+                    return Err(Error::format(
+                        path,
+                        format!(
+                            "layers.{l}.weight takes {} inputs, previous layer gives {}",
+                            ws[1], sizes[l]
+                        ),
+                    ));
                 }
                 sizes.push(ws[0]);
                 let (bs, b) = tensor(&st, &format!("layers.{l}.bias"), path)?;
@@ -128,15 +174,25 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Loaded> {
             if l == 0 {
                 return Err(Error::format(path, "no tensor `layers.0.weight`"));
             }
-            Ok(Loaded::Classifier(Mlp::new(sizes, act, DVector::from_vec(theta))?))
+            Ok(Loaded::Classifier(Mlp::new(
+                sizes,
+                act,
+                DVector::from_vec(theta),
+            )?))
         }
-        other => Err(Error::format(path, format!("unknown dimple.kind `{other}`"))),
+        other => Err(Error::format(
+            path,
+            format!("unknown dimple.kind `{other}`"),
+        )),
     }
 }
 
 /// Reads a model file.
 pub fn load(path: &Path) -> Result<Loaded> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.into(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.into(),
+        source,
+    })?;
     parse(&bytes, path)
 }
 
@@ -144,20 +200,34 @@ fn bytes_of(v: &[f64]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
-fn serialize(tensors: Vec<(String, Vec<usize>, Vec<f64>)>, meta: HashMap<String, String>) -> Result<Vec<u8>> {
-    let raw: Vec<(String, Vec<usize>, Vec<u8>)> = tensors.into_iter().map(|(n, s, d)| (n, s, bytes_of(&d))).collect();
+fn serialize(
+    tensors: Vec<(String, Vec<usize>, Vec<f64>)>,
+    meta: HashMap<String, String>,
+) -> Result<Vec<u8>> {
+    let raw: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
+        .into_iter()
+        .map(|(n, s, d)| (n, s, bytes_of(&d)))
+        .collect();
     let views = raw
         .iter()
         .map(|(n, s, b)| TensorView::new(Dtype::F64, s.clone(), b).map(|v| (n.clone(), v)))
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| Error::input(format!("cannot serialise model: {e}")))?;
-    safetensors::serialize(views, Some(meta)).map_err(|e| Error::input(format!("cannot serialise model: {e}")))
+    safetensors::serialize(views, Some(meta))
+        .map_err(|e| Error::input(format!("cannot serialise model: {e}")))
 }
 
 /// Serialises a linear model.
 pub fn linear_bytes(model: &Linear) -> Result<Vec<u8>> {
     let meta = HashMap::from([("dimple.kind".to_string(), "linear".to_string())]);
-    serialize(vec![("w".into(), vec![model.input_dim()], model.weights().as_slice().to_vec())], meta)
+    serialize(
+        vec![(
+            "w".into(),
+            vec![model.input_dim()],
+            model.weights().as_slice().to_vec(),
+        )],
+        meta,
+    )
 }
 
 /// Serialises a two-layer net.
@@ -169,7 +239,11 @@ pub fn two_layer_bytes(net: &TwoLayer) -> Result<Vec<u8>> {
         ("train_output".to_string(), net.trained_output().to_string()),
     ]);
     let mut t = vec![
-        ("W".to_string(), vec![m, d], net.params().as_slice()[..m * d].to_vec()),
+        (
+            "W".to_string(),
+            vec![m, d],
+            net.params().as_slice()[..m * d].to_vec(),
+        ),
         ("v".to_string(), vec![m], net.v().to_vec()),
     ];
     if let Some(b) = net.b() {
@@ -189,9 +263,17 @@ pub fn mlp_bytes(net: &Mlp) -> Result<Vec<u8>> {
     let mut off = 0;
     let mut t = Vec::new();
     for (l, w) in net.sizes().windows(2).enumerate() {
-        t.push((format!("layers.{l}.weight"), vec![w[1], w[0]], s[off..off + w[0] * w[1]].to_vec()));
+        t.push((
+            format!("layers.{l}.weight"),
+            vec![w[1], w[0]],
+            s[off..off + w[0] * w[1]].to_vec(),
+        ));
         off += w[0] * w[1];
-        t.push((format!("layers.{l}.bias"), vec![w[1]], s[off..off + w[1]].to_vec()));
+        t.push((
+            format!("layers.{l}.bias"),
+            vec![w[1]],
+            s[off..off + w[1]].to_vec(),
+        ));
         off += w[1];
     }
     serialize(t, meta)
@@ -199,5 +281,8 @@ pub fn mlp_bytes(net: &Mlp) -> Result<Vec<u8>> {
 
 /// Writes bytes produced by one of the `*_bytes` functions.
 pub fn save(path: &Path, bytes: &[u8]) -> Result<()> {
-    std::fs::write(path, bytes).map_err(|source| Error::Io { path: path.into(), source })
+    std::fs::write(path, bytes).map_err(|source| Error::Io {
+        path: path.into(),
+        source,
+    })
 }

@@ -26,12 +26,17 @@ impl Mlp {
 
     /// An MLP with explicit parameters.
     pub fn new(sizes: Vec<usize>, act: Activation, theta: DVector<f64>) -> Result<Self> {
-        if sizes.len() < 2 || sizes.iter().any(|&s| s == 0) || *sizes.last().unwrap_or(&0) < 2 {
-            return Err(Error::input(format!("MLP layer sizes must be ≥ 1 with K ≥ 2 classes, got {sizes:?}")));
+        if sizes.len() < 2 || sizes.contains(&0) || *sizes.last().unwrap_or(&0) < 2 {
+            return Err(Error::input(format!(
+                "MLP layer sizes must be ≥ 1 with K ≥ 2 classes, got {sizes:?}"
+            )));
         }
         let p = Self::param_count(&sizes);
         if theta.len() != p {
-            return Err(Error::shape(format!("MLP {sizes:?} has {p} parameters, got {}", theta.len())));
+            return Err(Error::shape(format!(
+                "MLP {sizes:?} has {p} parameters, got {}",
+                theta.len()
+            )));
         }
         crate::error::ensure_finite("MLP parameters", theta.as_slice())?;
         Ok(Self { sizes, act, theta })
@@ -77,7 +82,10 @@ impl Mlp {
     fn layer(&self, l: (usize, usize, usize)) -> (MatRef<'_>, &[f64]) {
         let (o, i, k) = l;
         let s = self.theta.as_slice();
-        (MatRef::new(&s[o..o + i * k], i, k), &s[o + i * k..o + i * k + k])
+        (
+            MatRef::new(&s[o..o + i * k], i, k),
+            &s[o + i * k..o + i * k + k],
+        )
     }
 
     /// Pre-activations of every layer (the last is the logits).
@@ -102,7 +110,9 @@ impl Mlp {
     /// Per-class input gradients ∇_x z_c(x) for one class c and every row, n × d.
     pub fn class_input_grad(&self, x: &DMatrix<f64>, c: usize) -> DMatrix<f64> {
         let k = self.classes();
-        let (_, gx, _) = self.forward_backward(x, false, &mut |z| DMatrix::from_fn(z.nrows(), k, |_, j| if j == c { 1.0 } else { 0.0 }));
+        let (_, gx, _) = self.forward_backward(x, false, &mut |z| {
+            DMatrix::from_fn(z.nrows(), k, |_, j| if j == c { 1.0 } else { 0.0 })
+        });
         gx
     }
 }
@@ -121,7 +131,9 @@ impl Classifier for Mlp {
         &mut self.theta
     }
     fn logits(&self, x: &DMatrix<f64>) -> DMatrix<f64> {
-        self.forward_all(x).pop().unwrap_or_else(|| DMatrix::zeros(x.nrows(), 0))
+        self.forward_all(x)
+            .pop()
+            .unwrap_or_else(|| DMatrix::zeros(x.nrows(), 0))
     }
     fn forward_backward(
         &self,
@@ -140,10 +152,30 @@ impl Classifier for Mlp {
             if let Some(gr) = grad.as_mut() {
                 let s = gr.as_mut_slice();
                 if l == 0 {
-                    gemm_slice(&mut s[o..o + fi * fo], fi, fo, 1.0, x.into(), Op::T, (&g).into(), Op::N, 0.0);
+                    gemm_slice(
+                        &mut s[o..o + fi * fo],
+                        fi,
+                        fo,
+                        1.0,
+                        x.into(),
+                        Op::T,
+                        (&g).into(),
+                        Op::N,
+                        0.0,
+                    );
                 } else {
                     let h = zs[l - 1].map(|v| self.act.value(v));
-                    gemm_slice(&mut s[o..o + fi * fo], fi, fo, 1.0, (&h).into(), Op::T, (&g).into(), Op::N, 0.0);
+                    gemm_slice(
+                        &mut s[o..o + fi * fo],
+                        fi,
+                        fo,
+                        1.0,
+                        (&h).into(),
+                        Op::T,
+                        (&g).into(),
+                        Op::N,
+                        0.0,
+                    );
                 }
                 for j in 0..fo {
                     s[o + fi * fo + j] = g.column(j).sum();

@@ -48,11 +48,36 @@ pub trait Model: Send + Sync {
     /// Jᵀ c = Σ_i c_i ∇_θ N(x_i).
     fn vjp(&self, x: &DMatrix<f64>, c: &DVector<f64>) -> DVector<f64>;
     /// The outputs and Jᵀ c(outputs) from one pass (the training step).
-    fn forward_vjp(&self, x: &DMatrix<f64>, coef: &mut dyn FnMut(&DVector<f64>) -> DVector<f64>) -> (DVector<f64>, DVector<f64>) {
+    fn forward_vjp(
+        &self,
+        x: &DMatrix<f64>,
+        coef: &mut dyn FnMut(&DVector<f64>) -> DVector<f64>,
+    ) -> (DVector<f64>, DVector<f64>) {
         let out = self.forward(x);
         let c = coef(&out);
         let g = self.vjp(x, &c);
         (out, g)
+    }
+    /// One fused descent step: computes the outputs at θ, asks `coef` for the coefficients c
+    /// (or `None` to leave θ unchanged), and sets θ ← (1 − κ)θ − η·Jᵀc. Returns the outputs at
+    /// the old θ. Models override this to write the update straight into θ.
+    fn descend(
+        &mut self,
+        x: &DMatrix<f64>,
+        coef: &mut dyn FnMut(&DVector<f64>) -> Option<DVector<f64>>,
+        lr: f64,
+        decay: f64,
+    ) -> DVector<f64> {
+        let out = self.forward(x);
+        if let Some(c) = coef(&out) {
+            let g = self.vjp(x, &c);
+            let theta = self.params_mut();
+            if decay > 0.0 {
+                *theta *= 1.0 - decay;
+            }
+            theta.axpy(-lr, &g, 1.0);
+        }
+        out
     }
     /// The Jacobian J ∈ R^{n×p}, row i = ∇_θ N(x_i).
     fn jacobian(&self, x: &DMatrix<f64>) -> DMatrix<f64>;

@@ -48,12 +48,29 @@ pub fn alternating_signs(m: usize) -> DVector<f64> {
 
 impl TwoLayer {
     /// A network with explicit parameters; `theta` must have the documented length.
-    pub fn new(d: usize, m: usize, act: Activation, bias: bool, output: OutputLayer, theta: DVector<f64>) -> crate::error::Result<Self> {
-        let net = Self { d, m, act, bias, output, theta: DVector::zeros(0) };
+    pub fn new(
+        d: usize,
+        m: usize,
+        act: Activation,
+        bias: bool,
+        output: OutputLayer,
+        theta: DVector<f64>,
+    ) -> crate::error::Result<Self> {
+        let net = Self {
+            d,
+            m,
+            act,
+            bias,
+            output,
+            theta: DVector::zeros(0),
+        };
         let p = net.expected_params();
         if let OutputLayer::Fixed(v) = &net.output {
             if v.len() != m {
-                return Err(crate::error::Error::shape(format!("output layer has {} weights, width is {m}", v.len())));
+                return Err(crate::error::Error::shape(format!(
+                    "output layer has {} weights, width is {m}",
+                    v.len()
+                )));
             }
         }
         if theta.len() != p {
@@ -67,10 +84,29 @@ impl TwoLayer {
 
     /// Gaussian initialisation: W and b i.i.d. N(0, sd²); v = ±1/√m (fixed or as the initial
     /// value of the trained output layer).
-    pub fn init(rng: &mut Rng, d: usize, m: usize, act: Activation, bias: bool, trained_output: bool, sd: f64) -> Self {
+    pub fn init(
+        rng: &mut Rng,
+        d: usize,
+        m: usize,
+        act: Activation,
+        bias: bool,
+        trained_output: bool,
+        sd: f64,
+    ) -> Self {
         let v = alternating_signs(m);
-        let output = if trained_output { OutputLayer::Trained } else { OutputLayer::Fixed(v.clone()) };
-        let mut net = Self { d, m, act, bias, output, theta: DVector::zeros(0) };
+        let output = if trained_output {
+            OutputLayer::Trained
+        } else {
+            OutputLayer::Fixed(v.clone())
+        };
+        let mut net = Self {
+            d,
+            m,
+            act,
+            bias,
+            output,
+            theta: DVector::zeros(0),
+        };
         let mut theta = DVector::zeros(net.expected_params());
         for t in theta.iter_mut().take(d * m + if bias { m } else { 0 }) {
             *t = sd * rng::normal(rng);
@@ -84,7 +120,13 @@ impl TwoLayer {
     }
 
     fn expected_params(&self) -> usize {
-        self.d * self.m + if self.bias { self.m } else { 0 } + if self.output == OutputLayer::Trained { self.m } else { 0 }
+        self.d * self.m
+            + if self.bias { self.m } else { 0 }
+            + if self.output == OutputLayer::Trained {
+                self.m
+            } else {
+                0
+            }
     }
 
     /// Width m.
@@ -113,7 +155,8 @@ impl TwoLayer {
     }
     /// The biases, if any.
     pub fn b(&self) -> Option<&[f64]> {
-        self.bias.then(|| &self.theta.as_slice()[self.d * self.m..self.d * self.m + self.m])
+        self.bias
+            .then(|| &self.theta.as_slice()[self.d * self.m..self.d * self.m + self.m])
     }
     /// The output weights.
     pub fn v(&self) -> &[f64] {
@@ -147,14 +190,29 @@ impl TwoLayer {
         a
     }
 
-    fn vjp_from_preact(&self, x: &DMatrix<f64>, p: &DMatrix<f64>, c: &DVector<f64>) -> DVector<f64> {
+    fn vjp_from_preact(
+        &self,
+        x: &DMatrix<f64>,
+        p: &DMatrix<f64>,
+        c: &DVector<f64>,
+    ) -> DVector<f64> {
         let (d, m) = (self.d, self.m);
         let mut dmat = self.gated_v(p);
         for (i, mut row) in dmat.row_iter_mut().enumerate() {
             row *= c[i];
         }
         let mut g = DVector::zeros(self.theta.len());
-        gemm_slice(&mut g.as_mut_slice()[..d * m], d, m, 1.0, x.into(), Op::T, (&dmat).into(), Op::N, 0.0);
+        gemm_slice(
+            &mut g.as_mut_slice()[..d * m],
+            d,
+            m,
+            1.0,
+            x.into(),
+            Op::T,
+            (&dmat).into(),
+            Op::N,
+            0.0,
+        );
         if self.bias {
             for j in 0..m {
                 g[d * m + j] = dmat.column(j).sum();
@@ -176,7 +234,11 @@ impl Model for TwoLayer {
             "two-layer(m = {}, {}, {}{})",
             self.m,
             self.act.tag(),
-            if self.trained_output() { "trained output" } else { "fixed output" },
+            if self.trained_output() {
+                "trained output"
+            } else {
+                "fixed output"
+            },
             if self.bias { ", bias" } else { "" }
         )
     }
@@ -217,13 +279,65 @@ impl Model for TwoLayer {
     fn vjp(&self, x: &DMatrix<f64>, c: &DVector<f64>) -> DVector<f64> {
         self.vjp_from_preact(x, &self.preact(x), c)
     }
-    fn forward_vjp(&self, x: &DMatrix<f64>, coef: &mut dyn FnMut(&DVector<f64>) -> DVector<f64>) -> (DVector<f64>, DVector<f64>) {
+    fn forward_vjp(
+        &self,
+        x: &DMatrix<f64>,
+        coef: &mut dyn FnMut(&DVector<f64>) -> DVector<f64>,
+    ) -> (DVector<f64>, DVector<f64>) {
         let p = self.preact(x);
         let v = DVector::from_column_slice(self.v());
         let out = p.map(|z| self.act.value(z)) * v;
         let c = coef(&out);
         let g = self.vjp_from_preact(x, &p, &c);
         (out, g)
+    }
+    fn descend(
+        &mut self,
+        x: &DMatrix<f64>,
+        coef: &mut dyn FnMut(&DVector<f64>) -> Option<DVector<f64>>,
+        lr: f64,
+        decay: f64,
+    ) -> DVector<f64> {
+        let (d, m) = (self.d, self.m);
+        let p = self.preact(x);
+        let v = DVector::from_column_slice(self.v());
+        let out = p.map(|z| self.act.value(z)) * &v;
+        let Some(c) = coef(&out) else { return out };
+        let mut dmat = self.gated_v(&p);
+        for (i, mut row) in dmat.row_iter_mut().enumerate() {
+            row *= c[i];
+        }
+        // Small parts first (they read the old θ), then W ← (1 − κ)W − η·(diag(c)A_v)ᵀX in place.
+        let gb: Option<Vec<f64>> = self
+            .bias
+            .then(|| (0..m).map(|j| dmat.column(j).sum()).collect());
+        let gv = self
+            .trained_output()
+            .then(|| p.map(|z| self.act.value(z)).tr_mul(&c));
+        let off_v = self.v_offset();
+        let theta = self.theta.as_mut_slice();
+        gemm_slice(
+            &mut theta[..d * m],
+            d,
+            m,
+            -lr,
+            x.into(),
+            Op::T,
+            (&dmat).into(),
+            Op::N,
+            1.0 - decay,
+        );
+        if let Some(gb) = gb {
+            for j in 0..m {
+                theta[d * m + j] = (1.0 - decay) * theta[d * m + j] - lr * gb[j];
+            }
+        }
+        if let Some(gv) = gv {
+            for j in 0..m {
+                theta[off_v + j] = (1.0 - decay) * theta[off_v + j] - lr * gv[j];
+            }
+        }
+        out
     }
     fn jacobian(&self, x: &DMatrix<f64>) -> DMatrix<f64> {
         let (n, d, m) = (x.nrows(), self.d, self.m);

@@ -37,7 +37,10 @@ fn constraint_text(c: &Constraint) -> String {
 
 fn value_text(v: &serde_json::Value) -> String {
     match v {
-        serde_json::Value::Number(n) => n.as_f64().map(super::fmt_num).unwrap_or_else(|| n.to_string()),
+        serde_json::Value::Number(n) => n
+            .as_f64()
+            .map(super::fmt_num)
+            .unwrap_or_else(|| n.to_string()),
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
     }
@@ -51,8 +54,17 @@ pub fn page(t: &Theory, outcome: &Result<Evidence>) -> String {
     let _ = writeln!(s, "## Statement\n\n{}\n", t.statement.trim());
     let _ = writeln!(s, "## Assumptions\n");
     for a in &t.assumptions {
-        let cs: Vec<String> = t.constraints.iter().filter(|c| c.assumption == a.name).map(constraint_text).collect();
-        let enforced = if cs.is_empty() { String::new() } else { format!(" Enforced on parameters: {}.", cs.join("; ")) };
+        let cs: Vec<String> = t
+            .constraints
+            .iter()
+            .filter(|c| c.assumption == a.name)
+            .map(constraint_text)
+            .collect();
+        let enforced = if cs.is_empty() {
+            String::new()
+        } else {
+            format!(" Enforced on parameters: {}.", cs.join("; "))
+        };
         let _ = writeln!(s, "- **{}**: {}{}", a.name, a.text.trim(), enforced);
     }
     let _ = writeln!(s, "\n## Bound\n\n{}\n", t.bound.trim());
@@ -60,9 +72,17 @@ pub fn page(t: &Theory, outcome: &Result<Evidence>) -> String {
     if !t.notes.trim().is_empty() {
         let _ = writeln!(s, "## Notes\n\n{}\n", t.notes.trim());
     }
-    let _ = writeln!(s, "## Parameters\n\n| parameter | default | test |\n|---|---|---|");
+    let _ = writeln!(
+        s,
+        "## Parameters\n\n| parameter | default | test |\n|---|---|---|"
+    );
     for (k, v) in &t.params.default {
-        let _ = writeln!(s, "| `{k}` | {} | {} |", super::fmt_num(*v), super::fmt_num(t.params.test[k]));
+        let _ = writeln!(
+            s,
+            "| `{k}` | {} | {} |",
+            super::fmt_num(*v),
+            super::fmt_num(t.params.test[k])
+        );
     }
     let _ = writeln!(s, "\n## Measured (fresh test-scale run by `dimple docs`)\n");
     match outcome {
@@ -71,15 +91,34 @@ pub fn page(t: &Theory, outcome: &Result<Evidence>) -> String {
                 Verdict::Pass => "PASS",
                 Verdict::Fail => "FAIL",
             };
-            let _ = writeln!(s, "Verdict: **{verdict}**{}\n", match ev.probe_verdict() {
-                Some(Verdict::Pass) => " (probe: PASS)",
-                Some(Verdict::Fail) => " (probe: FAIL, reported only)",
-                None => "",
-            });
-            let _ = writeln!(s, "| measurement | kind | measured | bound | holds |\n|---|---|---|---|---|");
+            let _ = writeln!(
+                s,
+                "Verdict: **{verdict}**{}\n",
+                match ev.probe_verdict() {
+                    Some(Verdict::Pass) => " (probe: PASS)",
+                    Some(Verdict::Fail) => " (probe: FAIL, reported only)",
+                    None => "",
+                }
+            );
+            let _ = writeln!(
+                s,
+                "| measurement | kind | measured | bound | holds |\n|---|---|---|---|---|"
+            );
             for m in &ev.measurements {
-                let rel = if m.relation == Relation::Le { "≤" } else { "≥" };
-                let _ = writeln!(s, "| {} | {:?} | {} | {rel} {} | {} |", m.name, m.kind, value_text(&measured(m.measured)), super::fmt_num(m.bound), if m.passed { "yes" } else { "**no**" });
+                let rel = if m.relation == Relation::Le {
+                    "≤"
+                } else {
+                    "≥"
+                };
+                let _ = writeln!(
+                    s,
+                    "| {} | {:?} | {} | {rel} {} | {} |",
+                    m.name,
+                    m.kind,
+                    value_text(&measured(m.measured)),
+                    super::fmt_num(m.bound),
+                    if m.passed { "yes" } else { "**no**" }
+                );
             }
             if !ev.stats.is_empty() {
                 let _ = writeln!(s, "\n| statistic | value |\n|---|---|");
@@ -110,7 +149,11 @@ pub fn index(pages: &[(Theory, Result<Evidence>)]) -> String {
             },
             Err(_) => "could not run".to_string(),
         };
-        let _ = writeln!(s, "| [`{}`](checks/{}.md) | {:?} | {:?} | {} | {v} |", t.id, t.id, t.kind, t.provenance, t.title);
+        let _ = writeln!(
+            s,
+            "| [`{}`](checks/{}.md) | {:?} | {:?} | {} | {v} |",
+            t.id, t.id, t.kind, t.provenance, t.title
+        );
     }
     s
 }

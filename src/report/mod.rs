@@ -33,15 +33,22 @@ pub enum Record<'a> {
 impl<'a> Record<'a> {
     /// The record of a finished run.
     pub fn ran(evidence: &'a Evidence) -> Self {
-        Record::Ran { evidence, verdict: evidence.verdict(), probe_verdict: evidence.probe_verdict() }
+        Record::Ran {
+            evidence,
+            verdict: evidence.verdict(),
+            probe_verdict: evidence.probe_verdict(),
+        }
     }
     /// One JSON line.
     pub fn to_line(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"status\":\"could_not_run\",\"error\":\"serialisation: {e}\"}}"))
+        serde_json::to_string(self).unwrap_or_else(|e| {
+            format!("{{\"status\":\"could_not_run\",\"error\":\"serialisation: {e}\"}}")
+        })
     }
 }
 
-/// Formats a number for humans: 4 significant digits, scientific outside [1e−3, 1e5).
+/// Formats a number for humans: integers as such, otherwise 4 significant digits, scientific
+/// outside [1e−3, 1e5).
 pub fn fmt_num(v: f64) -> String {
     if v.is_nan() {
         return "NaN".into();
@@ -52,6 +59,8 @@ pub fn fmt_num(v: f64) -> String {
     let a = v.abs();
     if a == 0.0 {
         "0".into()
+    } else if v.fract() == 0.0 && a < 1e9 {
+        format!("{v:.0}")
     } else if !(1e-3..1e5).contains(&a) {
         format!("{v:.3e}")
     } else {

@@ -46,7 +46,11 @@ pub fn rounded(ev: &Evidence) -> Value {
             })
         })
         .collect();
-    let stats: serde_json::Map<String, Value> = ev.stats.iter().map(|(k, v)| (k.clone(), measured(*v))).collect();
+    let stats: serde_json::Map<String, Value> = ev
+        .stats
+        .iter()
+        .map(|(k, v)| (k.clone(), measured(*v)))
+        .collect();
     json!({
         "id": ev.id,
         "scale": ev.scale,

@@ -25,9 +25,23 @@ pub fn render(ev: &Evidence) -> String {
         Some(Verdict::Fail) => " (probe: FAIL, reported)",
         None => "",
     };
-    s.push_str(&format!("{} [{}, {:?} scale] {verdict}{probe}\n", ev.id, kind_tag(ev.kind), ev.scale));
-    let w = ev.measurements.iter().map(|m| m.name.chars().count()).max().unwrap_or(10).clamp(10, 70);
-    s.push_str(&format!("  {:<w$}  {:<7}  {:>11}  {:>13}  {:>11}  {}\n", "measurement", "kind", "measured", "bound", "meas/bound", "ok"));
+    s.push_str(&format!(
+        "{} [{}, {:?} scale] {verdict}{probe}\n",
+        ev.id,
+        kind_tag(ev.kind),
+        ev.scale
+    ));
+    let w = ev
+        .measurements
+        .iter()
+        .map(|m| m.name.chars().count())
+        .max()
+        .unwrap_or(10)
+        .clamp(10, 70);
+    s.push_str(&format!(
+        "  {:<w$}  {:<7}  {:>11}  {:>13}  {:>11}  {}\n",
+        "measurement", "kind", "measured", "bound", "meas/bound", "ok"
+    ));
     for m in &ev.measurements {
         let rel = match m.relation {
             Relation::Le => "≤",
@@ -41,7 +55,11 @@ pub fn render(ev: &Evidence) -> String {
             kind_tag(m.kind),
             fmt_num(m.measured),
             fmt_num(m.bound),
-            if m.bound != 0.0 { fmt_num(m.ratio()) } else { "-".into() },
+            if m.bound != 0.0 {
+                fmt_num(m.ratio())
+            } else {
+                "-".into()
+            },
             if m.passed { "yes" } else { "NO" }
         ));
     }

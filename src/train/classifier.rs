@@ -31,12 +31,18 @@ pub struct ClassifierReport {
 /// Fraction of rows whose arg-max logit equals the label.
 pub fn accuracy(model: &dyn Classifier, data: &MultiClass) -> f64 {
     let z = model.logits(data.x());
-    let hits = (0..data.n()).filter(|&i| z.row(i).transpose().argmax().0 == data.y()[i]).count();
+    let hits = (0..data.n())
+        .filter(|&i| z.row(i).transpose().argmax().0 == data.y()[i])
+        .count();
     hits as f64 / data.n() as f64
 }
 
 /// Trains in place; a non-finite loss is an error naming the step.
-pub fn train_classifier(model: &mut dyn Classifier, data: &MultiClass, cfg: &ClassifierGd) -> Result<ClassifierReport> {
+pub fn train_classifier(
+    model: &mut dyn Classifier,
+    data: &MultiClass,
+    cfg: &ClassifierGd,
+) -> Result<ClassifierReport> {
     if data.d() != model.input_dim() || data.classes() != model.classes() {
         return Err(Error::shape(format!(
             "model maps {} inputs to {} classes, data have {} features and {} classes",
@@ -47,7 +53,10 @@ pub fn train_classifier(model: &mut dyn Classifier, data: &MultiClass, cfg: &Cla
         )));
     }
     if !(cfg.lr > 0.0) || !(0.0..1.0).contains(&cfg.weight_decay) {
-        return Err(Error::input(format!("need lr > 0 and weight decay in [0, 1); got {} and {}", cfg.lr, cfg.weight_decay)));
+        return Err(Error::input(format!(
+            "need lr > 0 and weight decay in [0, 1); got {} and {}",
+            cfg.lr, cfg.weight_decay
+        )));
     }
     let mut loss = f64::NAN;
     for step in 0..cfg.steps {
@@ -68,5 +77,9 @@ pub fn train_classifier(model: &mut dyn Classifier, data: &MultiClass, cfg: &Cla
         }
     }
     let (l, _) = cross_entropy(&model.logits(data.x()), data.y());
-    Ok(ClassifierReport { steps: cfg.steps, loss: l, accuracy: accuracy(model, data) })
+    Ok(ClassifierReport {
+        steps: cfg.steps,
+        loss: l,
+        accuracy: accuracy(model, data),
+    })
 }

@@ -37,14 +37,27 @@ pub struct GdConfig {
 impl GdConfig {
     /// η, a step budget and the loss; no decay, no early stop.
     pub fn new(lr: f64, steps: usize, loss: MarginLoss) -> Self {
-        Self { lr, steps, loss, weight_decay: 0.0, stop_margin: None, stop_loss: None }
+        Self {
+            lr,
+            steps,
+            loss,
+            weight_decay: 0.0,
+            stop_margin: None,
+            stop_loss: None,
+        }
     }
     fn validate(&self) -> Result<()> {
         if !(self.lr > 0.0) || !self.lr.is_finite() {
-            return Err(Error::input(format!("learning rate must be positive and finite, got {}", self.lr)));
+            return Err(Error::input(format!(
+                "learning rate must be positive and finite, got {}",
+                self.lr
+            )));
         }
         if !(0.0..1.0).contains(&self.weight_decay) {
-            return Err(Error::input(format!("weight decay must lie in [0, 1), got {}", self.weight_decay)));
+            return Err(Error::input(format!(
+                "weight decay must lie in [0, 1), got {}",
+                self.weight_decay
+            )));
         }
         Ok(())
     }
@@ -88,28 +101,103 @@ pub struct StepState<'a> {
     pub loss: f64,
 }
 
+/// The margins q_i = y_i N(x_i), the summed loss Σ_i ℓ(q_i) and the gradient of the *mean* loss
+/// at the current parameters, from one forward pass and one pulled-back gradient.
+pub fn loss_and_grad(
+    model: &dyn Model,
+    data: &Binary,
+    loss: MarginLoss,
+) -> (DVector<f64>, f64, DVector<f64>) {
+    let n = data.n() as f64;
+    let y = data.y();
+    let mut margins = DVector::zeros(0);
+    let (_, grad) = model.forward_vjp(data.x(), &mut |out| {
+        margins = out.component_mul(y);
+        DVector::from_fn(out.len(), |i, _| loss.deriv(margins[i]) * y[i] / n)
+    });
+    let total = loss.total(&margins);
+    (margins, total, grad)
+}
+
+/// θ ← (1 − κ)θ − η·grad.
+pub fn apply_step(model: &mut dyn Model, grad: &DVector<f64>, cfg: &GdConfig) {
+    let theta = model.params_mut();
+    if cfg.weight_decay > 0.0 {
+        *theta *= 1.0 - cfg.weight_decay;
+    }
+    theta.axpy(-cfg.lr, grad, 1.0);
+}
+
 /// Runs gradient descent in place. The observer sees θ_t for t = 0, 1, …, including the final
 /// point.
-pub fn train(model: &mut dyn Model, data: &Binary, cfg: &GdConfig, observer: &mut dyn Observer) -> Result<TrainReport> {
+pub fn train(
+    model: &mut dyn Model,
+    data: &Binary,
+    cfg: &GdConfig,
+    observer: &mut dyn Observer,
+) -> Result<TrainReport> {
     cfg.validate()?;
     model.check_input(data.x())?;
-    let n = data.n() as f64;
-    let y = data.y().clone();
-    let loss = cfg.loss;
     let mut step = 0;
     loop {
-        let mut margins = DVector::zeros(0);
-        let (_, grad) = model.forward_vjp(data.x(), &mut |out| {
-            margins = out.component_mul(&y);
-            DVector::from_fn(out.len(), |i, _| loss.deriv(margins[i]) * y[i] / n)
-        });
-        let total = loss.total(&margins);
+        if !observer.active() {
+            // Fused path: one forward pass, the stopping rules, then the update written into θ.
+            let mut stop = None;
+            let (y, loss, n) = (data.y(), cfg.loss, data.n() as f64);
+            model.descend(
+                data.x(),
+                &mut |out| {
+                    let margins = out.component_mul(y);
+                    let total = loss.total(&margins);
+                    let min_margin = margins.min();
+                    let report = |s| {
+                        Some(TrainReport {
+                            steps: step,
+                            stop: s,
+                            loss: total,
+                            min_margin,
+                        })
+                    };
+                    stop = if !total.is_finite() || !min_margin.is_finite() {
+                        report(StopReason::NonFinite)
+                    } else if cfg.stop_margin.is_some_and(|g| min_margin >= g) {
+                        report(StopReason::Margin)
+                    } else if cfg.stop_loss.is_some_and(|l| total < l) {
+                        report(StopReason::Loss)
+                    } else if step == cfg.steps {
+                        report(StopReason::Budget)
+                    } else {
+                        None
+                    };
+                    stop.is_none().then(|| {
+                        DVector::from_fn(out.len(), |i, _| loss.deriv(margins[i]) * y[i] / n)
+                    })
+                },
+                cfg.lr,
+                cfg.weight_decay,
+            );
+            if let Some(r) = stop {
+                return Ok(r);
+            }
+            step += 1;
+            continue;
+        }
+        let (margins, total, grad) = loss_and_grad(&*model, data, cfg.loss);
         let min_margin = margins.min();
-        let report = |stop| TrainReport { steps: step, stop, loss: total, min_margin };
+        let report = |stop| TrainReport {
+            steps: step,
+            stop,
+            loss: total,
+            min_margin,
+        };
         if !total.is_finite() || !min_margin.is_finite() || grad.iter().any(|g| !g.is_finite()) {
             return Ok(report(StopReason::NonFinite));
         }
-        let state = StepState { step, margins: &margins, loss: total };
+        let state = StepState {
+            step,
+            margins: &margins,
+            loss: total,
+        };
         if !observer.observe(&*model, &state)? {
             return Ok(report(StopReason::Observer));
         }
@@ -122,11 +210,7 @@ pub fn train(model: &mut dyn Model, data: &Binary, cfg: &GdConfig, observer: &mu
         if step == cfg.steps {
             return Ok(report(StopReason::Budget));
         }
-        let theta = model.params_mut();
-        if cfg.weight_decay > 0.0 {
-            *theta *= 1.0 - cfg.weight_decay;
-        }
-        theta.axpy(-cfg.lr, &grad, 1.0);
+        apply_step(model, &grad, cfg);
         step += 1;
     }
 }

@@ -15,6 +15,12 @@ use serde::Serialize;
 pub trait Observer {
     /// Called at θ_t before step t is applied.
     fn observe(&mut self, model: &dyn Model, state: &StepState<'_>) -> Result<bool>;
+    /// Whether [`Observer::observe`] must be called. An observer that returns `false` lets
+    /// training use the fused step ([`crate::model::Model::descend`]), which writes the update
+    /// straight into θ.
+    fn active(&self) -> bool {
+        true
+    }
 }
 
 /// Observes nothing.
@@ -23,6 +29,9 @@ pub struct NoObserver;
 impl Observer for NoObserver {
     fn observe(&mut self, _: &dyn Model, _: &StepState<'_>) -> Result<bool> {
         Ok(true)
+    }
+    fn active(&self) -> bool {
+        false
     }
 }
 
@@ -65,7 +74,12 @@ pub struct Trajectory<'d> {
 impl<'d> Trajectory<'d> {
     /// Records every `every` steps (≥ 1).
     pub fn new(every: usize, loss: MarginLoss) -> Self {
-        Self { every: every.max(1), loss, kkt: None, points: Vec::new() }
+        Self {
+            every: every.max(1),
+            loss,
+            kkt: None,
+            points: Vec::new(),
+        }
     }
     /// Also certifies (ε, δ) on `data` at each recorded point where q_min > 0.
     pub fn with_kkt(mut self, data: &'d crate::data::Binary) -> Self {

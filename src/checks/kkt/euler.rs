@@ -32,7 +32,9 @@ fn euler_rel(model: &dyn Model, net: Option<&TwoLayer>, x: &DMatrix<f64>, l: f64
     let lhs = model.jvp(x, model.params());
     let out = model.forward(x);
     let scale = unit_contributions(model, net, x);
-    (0..x.nrows()).map(|i| (lhs[i] - l * out[i]).abs() / (l * scale[i]).max(f64::MIN_POSITIVE)).fold(0.0, f64::max)
+    (0..x.nrows())
+        .map(|i| (lhs[i] - l * out[i]).abs() / (l * scale[i]).max(f64::MIN_POSITIVE))
+        .fold(0.0, f64::max)
 }
 
 struct SeedResult {
@@ -44,7 +46,14 @@ struct SeedResult {
     skipped: usize,
 }
 
-fn random_net(seed: u64, d: usize, m: usize, act: Activation, bias: bool, trained: bool) -> TwoLayer {
+fn random_net(
+    seed: u64,
+    d: usize,
+    m: usize,
+    act: Activation,
+    bias: bool,
+    trained: bool,
+) -> TwoLayer {
     let mut r = rng::seeded(seed, stream::INIT);
     let mut net = TwoLayer::init(&mut r, d, m, act, bias, trained, 1.0);
     let p = net.n_params();
@@ -54,8 +63,17 @@ fn random_net(seed: u64, d: usize, m: usize, act: Activation, bias: bool, traine
 }
 
 fn run_seed(seed: u64, n: usize, d: usize, m: usize) -> Result<SeedResult> {
-    let x = sample_points(&mut rng::seeded(seed, stream::DATA), n, d, Sampling::Gaussian);
-    let linear = Linear::new(rng::gaussian_vector(&mut rng::seeded(seed, stream::DIRECTIONS), d, 1.0));
+    let x = sample_points(
+        &mut rng::seeded(seed, stream::DATA),
+        n,
+        d,
+        Sampling::Gaussian,
+    );
+    let linear = Linear::new(rng::gaussian_vector(
+        &mut rng::seeded(seed, stream::DIRECTIONS),
+        d,
+        1.0,
+    ));
     let nets = [
         random_net(seed, d, m, Activation::Relu, false, false),
         random_net(seed, d, m, Activation::Relu, false, true),
@@ -63,19 +81,29 @@ fn run_seed(seed: u64, n: usize, d: usize, m: usize) -> Result<SeedResult> {
     ];
     let mut euler = vec![euler_rel(&linear, None, &x, 1.0)];
     for net in &nets {
-        euler.push(euler_rel(net, Some(net), &x, net.homogeneity().unwrap_or(1) as f64));
+        euler.push(euler_rel(
+            net,
+            Some(net),
+            &x,
+            net.homogeneity().unwrap_or(1) as f64,
+        ));
     }
     // Finite differences, skipping points within 1e−4 of a kink.
     let mut fd_theta: f64 = 0.0;
     let mut fd_x: f64 = 0.0;
     let mut consistency: f64 = 0.0;
     let mut skipped = 0;
-    let models: Vec<(&dyn Model, Option<&TwoLayer>)> = std::iter::once((&linear as &dyn Model, None)).chain(nets.iter().map(|n| (n as &dyn Model, Some(n)))).collect();
+    let models: Vec<(&dyn Model, Option<&TwoLayer>)> =
+        std::iter::once((&linear as &dyn Model, None))
+            .chain(nets.iter().map(|n| (n as &dyn Model, Some(n))))
+            .collect();
     for (model, net) in models {
         let keep: Vec<usize> = match net {
             Some(net) => {
                 let p = net.preact(&x);
-                (0..n).filter(|&i| p.row(i).iter().all(|z| z.abs() >= 1e-4)).collect()
+                (0..n)
+                    .filter(|&i| p.row(i).iter().all(|z| z.abs() >= 1e-4))
+                    .collect()
             }
             None => (0..n).collect(),
         };
@@ -83,9 +111,15 @@ fn run_seed(seed: u64, n: usize, d: usize, m: usize) -> Result<SeedResult> {
         let xs = x.select_rows(&keep);
         let jac = model.jacobian(&xs);
         let h_theta = 1e-6 * typical(model.params());
-        fd_theta = fd_theta.max(max_row_rel_err(&finite_diff::param_jacobian(model, &xs, h_theta), &jac));
+        fd_theta = fd_theta.max(max_row_rel_err(
+            &finite_diff::param_jacobian(model, &xs, h_theta),
+            &jac,
+        ));
         let h_x = 1e-6 * typical(&DVector::from_column_slice(xs.as_slice()));
-        fd_x = fd_x.max(max_row_rel_err(&finite_diff::input_grad(model, &xs, h_x), &model.input_grad(&xs)));
+        fd_x = fd_x.max(max_row_rel_err(
+            &finite_diff::input_grad(model, &xs, h_x),
+            &model.input_grad(&xs),
+        ));
         // The structured kernels against the explicit Jacobian.
         let c = DVector::from_fn(xs.nrows(), |i, _| (i as f64 + 1.0).sin());
         let vjp_err = (model.vjp(&xs, &c) - jac.tr_mul(&c)).norm() / (jac.norm() * c.norm());
@@ -103,8 +137,17 @@ fn run_seed(seed: u64, n: usize, d: usize, m: usize) -> Result<SeedResult> {
     let lhs = biased.jvp(&x, &w_only);
     let out = biased.forward(&x);
     let scale = unit_contributions(&biased, Some(&biased), &x);
-    let control = (0..n).map(|i| (lhs[i] - out[i]).abs() / scale[i].max(f64::MIN_POSITIVE)).fold(0.0, f64::max);
-    Ok(SeedResult { euler, fd_theta, fd_x, consistency, control, skipped })
+    let control = (0..n)
+        .map(|i| (lhs[i] - out[i]).abs() / scale[i].max(f64::MIN_POSITIVE))
+        .fold(0.0, f64::max);
+    Ok(SeedResult {
+        euler,
+        fd_theta,
+        fd_x,
+        consistency,
+        control,
+        skipped,
+    })
 }
 
 impl Check for Euler {
@@ -116,16 +159,49 @@ impl Check for Euler {
         let (n, d, m, seeds) = (p.n("n")?, p.n("d")?, p.n("m")?, p.n("seeds")?);
         let res = over_seeds(seeds, |s| run_seed(s, n, d, m))?;
         let mut ev = ctx.evidence();
-        let names = ["linear", "relu2-fixed (V1)", "relu2-both (V2)", "leaky2-fixed"];
+        let names = [
+            "linear",
+            "relu2-fixed (V1)",
+            "relu2-both (V2)",
+            "leaky2-fixed",
+        ];
         for (k, name) in names.iter().enumerate() {
             let worst = res.iter().map(|r| r.euler[k]).fold(0.0, f64::max);
-            ev.le(format!("Euler relative error, {name}"), Kind::Gate, worst, 1e-12);
+            ev.le(
+                format!("Euler relative error, {name}"),
+                Kind::Gate,
+                worst,
+                1e-12,
+            );
         }
-        ev.le("FD relative error of ∇_θ N", Kind::Gate, res.iter().map(|r| r.fd_theta).fold(0.0, f64::max), 1e-6);
-        ev.le("FD relative error of ∇_x N", Kind::Gate, res.iter().map(|r| r.fd_x).fold(0.0, f64::max), 1e-6);
-        ev.le("vjp / jvp / Gram vs explicit Jacobian", Kind::Gate, res.iter().map(|r| r.consistency).fold(0.0, f64::max), 1e-12);
-        ev.ge("control: Euler error over W of a net with fixed biases (not homogeneous)", Kind::Control, res.iter().map(|r| r.control).fold(f64::INFINITY, f64::min), 1e-3);
-        ev.stat("points skipped near a kink", res.iter().map(|r| r.skipped).sum::<usize>() as f64);
+        ev.le(
+            "FD relative error of ∇_θ N",
+            Kind::Gate,
+            res.iter().map(|r| r.fd_theta).fold(0.0, f64::max),
+            1e-6,
+        );
+        ev.le(
+            "FD relative error of ∇_x N",
+            Kind::Gate,
+            res.iter().map(|r| r.fd_x).fold(0.0, f64::max),
+            1e-6,
+        );
+        ev.le(
+            "vjp / jvp / Gram vs explicit Jacobian",
+            Kind::Gate,
+            res.iter().map(|r| r.consistency).fold(0.0, f64::max),
+            1e-12,
+        );
+        ev.ge(
+            "control: Euler error over W of a net with fixed biases (not homogeneous)",
+            Kind::Control,
+            res.iter().map(|r| r.control).fold(f64::INFINITY, f64::min),
+            1e-3,
+        );
+        ev.stat(
+            "points skipped near a kink",
+            res.iter().map(|r| r.skipped).sum::<usize>() as f64,
+        );
         Ok(ev)
     }
 }

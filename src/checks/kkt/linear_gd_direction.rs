@@ -41,17 +41,42 @@ fn run_seed(seed: u64, n: usize, d: usize, gap: f64, k_max: u32, lr_frac: f64) -
         }
         Ok(true)
     };
-    train::train(&mut model, &data, &GdConfig::new(lr, *checkpoints.last().unwrap_or(&100), MarginLoss::Logistic), &mut obs)?;
+    train::train(
+        &mut model,
+        &data,
+        &GdConfig::new(
+            lr,
+            *checkpoints.last().unwrap_or(&100),
+            MarginLoss::Logistic,
+        ),
+        &mut obs,
+    )?;
     if snaps.len() != checkpoints.len() {
-        return Err(Error::solver(format!("gradient descent stopped early: {} of {} checkpoints", snaps.len(), checkpoints.len())));
+        return Err(Error::solver(format!(
+            "gradient descent stopped early: {} of {} checkpoints",
+            snaps.len(),
+            checkpoints.len()
+        )));
     }
-    let mut path = Path { angle: vec![], r: vec![], step: vec![], gap: vec![], w_hat_norm: w_hat.norm() };
-    let rho: Vec<DVector<f64>> = snaps.iter().zip(&checkpoints).map(|(w, &t)| w - &w_hat * (t as f64).ln()).collect();
+    let mut path = Path {
+        angle: vec![],
+        r: vec![],
+        step: vec![],
+        gap: vec![],
+        w_hat_norm: w_hat.norm(),
+    };
+    let rho: Vec<DVector<f64>> = snaps
+        .iter()
+        .zip(&checkpoints)
+        .map(|(w, &t)| w - &w_hat * (t as f64).ln())
+        .collect();
     path.step = rho.windows(2).map(|p| (&p[1] - &p[0]).norm()).collect();
     for (w, &t) in snaps.iter().zip(&checkpoints) {
         path.angle.push(cosine(w, &w_hat).acos());
         path.r.push((w - &w_hat * (t as f64).ln()).norm());
-        let q = Linear::new(w.clone()).forward(data.x()).component_mul(data.y());
+        let q = Linear::new(w.clone())
+            .forward(data.x())
+            .component_mul(data.y());
         path.gap.push(gamma_star - q.min() / w.norm());
     }
     Ok(path)
@@ -80,8 +105,16 @@ impl Check for LinearGdDirection {
     }
     fn run(&self, ctx: &Ctx<'_>) -> Result<Evidence> {
         let p = &ctx.params;
-        let (n, d, gap, k_max, lr_frac) = (p.n("n")?, p.n("d")?, p.f("gap")?, p.n("k_max")? as u32, p.f("lr_frac")?);
-        let paths = over_seeds(p.n("seeds")?, |seed| run_seed(seed, n, d, gap, k_max, lr_frac))?;
+        let (n, d, gap, k_max, lr_frac) = (
+            p.n("n")?,
+            p.n("d")?,
+            p.f("gap")?,
+            p.n("k_max")? as u32,
+            p.f("lr_frac")?,
+        );
+        let paths = over_seeds(p.n("seeds")?, |seed| {
+            run_seed(seed, n, d, gap, k_max, lr_frac)
+        })?;
         let mut ev = ctx.evidence();
         // ρ(t) converging: the steps Δ_k = ‖ρ(T_{k+1}) − ρ(T_k)‖ do not grow (to 1e−6‖ŵ‖).
         let mut growth: f64 = f64::NEG_INFINITY;
@@ -91,19 +124,60 @@ impl Check for LinearGdDirection {
             }
         }
         let last = paths[0].r.len() - 1;
-        ev.le("max_k (Δ_{k+1} − Δ_k)/‖ŵ‖, Δ_k = ‖ρ(T_{k+1}) − ρ(T_k)‖", Kind::Gate, growth, 1e-6)
-            .le("g_last / g_3 (margin gap)", Kind::Gate, paths.iter().map(|p| p.gap[last] / p.gap[1]).fold(0.0, f64::max), 0.6)
-            .le("a_last / a_2 (angle to ŵ)", Kind::Gate, paths.iter().map(|p| p.angle[last] / p.angle[0]).fold(0.0, f64::max), 1.0 - 1e-12);
+        ev.le(
+            "max_k (Δ_{k+1} − Δ_k)/‖ŵ‖, Δ_k = ‖ρ(T_{k+1}) − ρ(T_k)‖",
+            Kind::Gate,
+            growth,
+            1e-6,
+        )
+        .le(
+            "g_last / g_3 (margin gap)",
+            Kind::Gate,
+            paths
+                .iter()
+                .map(|p| p.gap[last] / p.gap[1])
+                .fold(0.0, f64::max),
+            0.6,
+        )
+        .le(
+            "a_last / a_2 (angle to ŵ)",
+            Kind::Gate,
+            paths
+                .iter()
+                .map(|p| p.angle[last] / p.angle[0])
+                .fold(0.0, f64::max),
+            1.0 - 1e-12,
+        );
         let refused = over_seeds(p.n("seeds")?, |seed| control_refused(seed, n, d, gap))?;
-        ev.ge("control: non-separable data refused by the SVM (fraction)", Kind::Control, refused.iter().sum::<f64>() / refused.len() as f64, 1.0);
+        ev.ge(
+            "control: non-separable data refused by the SVM (fraction)",
+            Kind::Control,
+            refused.iter().sum::<f64>() / refused.len() as f64,
+            1.0,
+        );
         for (k, _) in paths[0].angle.iter().enumerate() {
             let t = 10f64.powi(k as i32 + 2);
             let v: Vec<f64> = paths.iter().map(|p| p.angle[k] * t.ln()).collect();
-            ev.stat(format!("max a_k·log T_k at T = 1e{}", k + 2), v.iter().cloned().fold(0.0, f64::max));
-            ev.stat(format!("max r_k/‖ŵ‖ at T = 1e{}", k + 2), paths.iter().map(|p| p.r[k] / p.w_hat_norm).fold(0.0, f64::max));
+            ev.stat(
+                format!("max a_k·log T_k at T = 1e{}", k + 2),
+                v.iter().cloned().fold(0.0, f64::max),
+            );
+            ev.stat(
+                format!("max r_k/‖ŵ‖ at T = 1e{}", k + 2),
+                paths
+                    .iter()
+                    .map(|p| p.r[k] / p.w_hat_norm)
+                    .fold(0.0, f64::max),
+            );
         }
         for k in 0..paths[0].step.len() {
-            ev.stat(format!("max Δ_k/‖ŵ‖ from 1e{} to 1e{}", k + 2, k + 3), paths.iter().map(|p| p.step[k] / p.w_hat_norm).fold(0.0, f64::max));
+            ev.stat(
+                format!("max Δ_k/‖ŵ‖ from 1e{} to 1e{}", k + 2, k + 3),
+                paths
+                    .iter()
+                    .map(|p| p.step[k] / p.w_hat_norm)
+                    .fold(0.0, f64::max),
+            );
         }
         Ok(ev)
     }

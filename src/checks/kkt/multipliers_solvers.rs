@@ -53,7 +53,13 @@ fn measure(model: &dyn Model, data: &Binary) -> Result<Worst> {
         raw_eps: rel_eps(residual(model, data, &mult.raw).norm()),
         pol_lambda: (&mult.lambda - &lh).amax() / scale_l,
         pol_eps: rel_eps(residual(model, data, &mult.lambda).norm()),
-        optimality: max((-opt.min_lambda).max(0.0) / scale_l, max((-opt.min_gradient).max(0.0) / kscale, opt.max_complementarity / (kscale * scale_l))),
+        optimality: max(
+            (-opt.min_lambda).max(0.0) / scale_l,
+            max(
+                (-opt.min_gradient).max(0.0) / kscale,
+                opt.max_complementarity / (kscale * scale_l),
+            ),
+        ),
         euler: (&sys.b - &sys.q * l).amax() / kscale,
         unpolished: usize::from(!mult.polished),
         ..Worst::default()
@@ -68,7 +74,8 @@ fn measure(model: &dyn Model, data: &Binary) -> Result<Worst> {
         let m2 = nnls_qp(&s2.k, &s2.b)?;
         let want = &mult.lambda * c.powf(2.0 - l);
         let lam_err = (&m2.lambda - &want).norm() / want.norm().max(f64::MIN_POSITIVE);
-        let eps_err = (residual(scaled.as_ref(), data, &m2.lambda).norm() - c * eps).abs() / (c * eps).max(1e-300);
+        let eps_err = (residual(scaled.as_ref(), data, &m2.lambda).norm() - c * eps).abs()
+            / (c * eps).max(1e-300);
         w.covariance = w.covariance.max(lam_err).max(eps_err);
         let wrong = &mult.lambda * c.powf(2.0 - (l + 1.0));
         control = control.min((&m2.lambda - &wrong).norm() / wrong.norm().max(f64::MIN_POSITIVE));
@@ -87,22 +94,71 @@ impl Check for MultipliersSolvers {
         let res = over_seeds(p.n("seeds")?, |seed| {
             let run = train_two_layer(seed, n, d, m, 1.0, false, 1.0, steps, &mut NoObserver)?;
             let a = measure(&run.net, &run.data)?;
-            let (data, _) = near_orthogonal::generate(&mut rng::seeded(seed, stream::DATA), n, d, Sampling::Gaussian)?;
-            let lin = Linear::new(rng::gaussian_vector(&mut rng::seeded(seed, stream::INIT), d, 1.0));
+            let (data, _) = near_orthogonal::generate(
+                &mut rng::seeded(seed, stream::DATA),
+                n,
+                d,
+                Sampling::Gaussian,
+            )?;
+            let lin = Linear::new(rng::gaussian_vector(
+                &mut rng::seeded(seed, stream::INIT),
+                d,
+                1.0,
+            ));
             let b = measure(&lin, &data)?;
             Ok([a, b])
         })?;
         let all: Vec<Worst> = res.into_iter().flatten().collect();
         let worst = |f: fn(&Worst) -> f64| all.iter().map(f).fold(0.0, f64::max);
         let mut ev = ctx.evidence();
-        ev.le("raw Clarabel λ vs Lawson–Hanson (·max λ)", Kind::Gate, worst(|w| w.raw_lambda), 1e-6)
-            .le("raw Clarabel ε vs Lawson–Hanson (relative)", Kind::Gate, worst(|w| w.raw_eps), 1e-6)
-            .le("polished λ vs Lawson–Hanson (·max λ)", Kind::Gate, worst(|w| w.pol_lambda), 1e-10)
-            .le("polished ε vs Lawson–Hanson (relative)", Kind::Gate, worst(|w| w.pol_eps), 1e-10)
-            .le("NNLS optimality violation (λ ≥ 0, Kλ − b ≥ 0, λ∘(Kλ − b) = 0)", Kind::Gate, worst(|w| w.optimality), 1e-10)
-            .le("scale covariance at c ∈ {0.1, 10}", Kind::Gate, worst(|w| w.covariance), 1e-6)
-            .le("Euler: max|b − L·q| / max|b|", Kind::Gate, worst(|w| w.euler), 1e-12)
-            .ge("control: covariance error when L is claimed one too high", Kind::Control, all.iter().map(|w| w.control).fold(f64::INFINITY, f64::min), 1e-3);
+        ev.le(
+            "raw Clarabel λ vs Lawson–Hanson (·max λ)",
+            Kind::Gate,
+            worst(|w| w.raw_lambda),
+            1e-6,
+        )
+        .le(
+            "raw Clarabel ε vs Lawson–Hanson (relative)",
+            Kind::Gate,
+            worst(|w| w.raw_eps),
+            1e-6,
+        )
+        .le(
+            "polished λ vs Lawson–Hanson (·max λ)",
+            Kind::Gate,
+            worst(|w| w.pol_lambda),
+            1e-10,
+        )
+        .le(
+            "polished ε vs Lawson–Hanson (relative)",
+            Kind::Gate,
+            worst(|w| w.pol_eps),
+            1e-10,
+        )
+        .le(
+            "NNLS optimality violation (λ ≥ 0, Kλ − b ≥ 0, λ∘(Kλ − b) = 0)",
+            Kind::Gate,
+            worst(|w| w.optimality),
+            1e-10,
+        )
+        .le(
+            "scale covariance at c ∈ {0.1, 10}",
+            Kind::Gate,
+            worst(|w| w.covariance),
+            1e-6,
+        )
+        .le(
+            "Euler: max|b − L·q| / max|b|",
+            Kind::Gate,
+            worst(|w| w.euler),
+            1e-12,
+        )
+        .ge(
+            "control: covariance error when L is claimed one too high",
+            Kind::Control,
+            all.iter().map(|w| w.control).fold(f64::INFINITY, f64::min),
+            1e-3,
+        );
         let unpolished: usize = all.iter().map(|w| w.unpolished).sum();
         ev.stat("instances whose polish was rejected", unpolished as f64);
         Ok(ev)

@@ -19,6 +19,7 @@ struct Worst {
     slackness: f64,
     identity: f64,
     lp_gap: f64,
+    solver_gap: f64,
     control_min_margin: f64,
     almost: usize,
     primal_solved: usize,
@@ -32,6 +33,7 @@ impl Worst {
         self.slackness = self.slackness.max(o.slackness);
         self.identity = self.identity.max(o.identity);
         self.lp_gap = self.lp_gap.max(o.lp_gap);
+        self.solver_gap = self.solver_gap.max(o.solver_gap);
         self.control_min_margin = self.control_min_margin.max(o.control_min_margin);
         self.almost += o.almost;
         self.primal_solved += o.primal_solved;
@@ -40,14 +42,20 @@ impl Worst {
 }
 
 fn measure(data: &Binary, primal_max_d: usize, with_lp: bool) -> Result<Worst> {
-    let s = svm::hard_margin(data)?;
+    let s = svm::hard_margin_with(data, svm::DualSolver::InteriorPoint)?;
+    let fast = svm::hard_margin_with(data, svm::DualSolver::ActiveSet)?;
     let w2 = s.w.norm_squared();
-    let q = Linear::new(s.w.clone()).forward(data.x()).component_mul(data.y());
+    let q = Linear::new(s.w.clone())
+        .forward(data.x())
+        .component_mul(data.y());
     let lambda = s.lambda();
     let mut out = Worst {
         margin_gap: (q.min() - 1.0).abs(),
-        slackness: (0..q.len()).map(|i| lambda[i] * (q[i] - 1.0).abs()).fold(0.0, f64::max),
+        slackness: (0..q.len())
+            .map(|i| lambda[i] * (q[i] - 1.0).abs())
+            .fold(0.0, f64::max),
         identity: (lambda.sum() - w2).abs() / w2,
+        solver_gap: (fast.lambda() - lambda).amax() / lambda.amax(),
         control_min_margin: f64::NEG_INFINITY,
         almost: usize::from(s.multipliers.status != crate::margin::qp::QpStatus::Solved),
         ..Worst::default()
@@ -63,14 +71,18 @@ fn measure(data: &Binary, primal_max_d: usize, with_lp: bool) -> Result<Worst> {
         for g in [Geometry::LInf, Geometry::L1] {
             let a = lp::margin(data, g)?;
             let b = lp::margin_clarabel(data, g)?;
-            out.lp_gap = out.lp_gap.max((a.gamma - b.gamma).abs() / a.gamma.abs().max(1e-300));
+            out.lp_gap = out
+                .lp_gap
+                .max((a.gamma - b.gamma).abs() / a.gamma.abs().max(1e-300));
         }
     }
     // Negative control: the SVM of S without its largest-multiplier support vector is not
     // feasible for S.
     let r = lambda.imax();
     let reduced = svm::hard_margin(&data.without(&[r]))?;
-    let qc = Linear::new(reduced.w).forward(data.x()).component_mul(data.y());
+    let qc = Linear::new(reduced.w)
+        .forward(data.x())
+        .component_mul(data.y());
     out.control_min_margin = qc.min();
     Ok(out)
 }
@@ -86,18 +98,45 @@ impl Check for SvmDualPrimal {
         let primal_max_d = p.n("primal_max_d")?;
         let res = over_seeds(p.n("seeds")?, |seed| {
             let (a, _) = planted::generate(&mut rng::seeded(seed, stream::DATA), na, da, gap)?;
-            let (b, _) = near_orthogonal::generate(&mut rng::seeded(seed, stream::DATA), nb, db, near_orthogonal::Sampling::Gaussian)?;
+            let (b, _) = near_orthogonal::generate(
+                &mut rng::seeded(seed, stream::DATA),
+                nb,
+                db,
+                near_orthogonal::Sampling::Gaussian,
+            )?;
             Ok(measure(&a, primal_max_d, true)?.merge(measure(&b, primal_max_d, false)?))
         })?;
-        let w = res.into_iter().fold(Worst { control_min_margin: f64::NEG_INFINITY, ..Worst::default() }, Worst::merge);
+        let w = res.into_iter().fold(
+            Worst {
+                control_min_margin: f64::NEG_INFINITY,
+                ..Worst::default()
+            },
+            Worst::merge,
+        );
         let mut ev = ctx.evidence();
         ev.le("‖w_dual − w_primal‖/‖w‖", Kind::Gate, w.primal_gap, 1e-7)
             .le("max |z_primal − λ| / max λ", Kind::Gate, w.dual_gap, 1e-7)
             .le("|min q_i − 1|", Kind::Gate, w.margin_gap, 1e-7)
             .le("max λ_i|q_i − 1|", Kind::Gate, w.slackness, 1e-7)
             .le("|Σλ − ‖w‖²|/‖w‖²", Kind::Gate, w.identity, 1e-7)
-            .le("L∞/L1 margin LP: |γ_microlp − γ_clarabel|/γ", Kind::Gate, w.lp_gap, 1e-6)
-            .le("control: min_i q_i on S of SVM(S∖{top support vector})", Kind::Control, w.control_min_margin, 1.0 - 1e-7);
+            .le(
+                "active-set λ vs interior-point λ (·max λ)",
+                Kind::Gate,
+                w.solver_gap,
+                1e-9,
+            )
+            .le(
+                "L∞/L1 margin LP: |γ_microlp − γ_clarabel|/γ",
+                Kind::Gate,
+                w.lp_gap,
+                1e-6,
+            )
+            .le(
+                "control: min_i q_i on S of SVM(S∖{top support vector})",
+                Kind::Control,
+                w.control_min_margin,
+                1.0 - 1e-7,
+            );
         ev.stat("primal solves", w.primal_solved as f64);
         if w.almost > 0 {
             ev.note(format!("{} solves returned AlmostSolved", w.almost));

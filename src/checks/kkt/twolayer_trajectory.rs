@@ -3,8 +3,8 @@
 
 use crate::check::{over_seeds, Check, Ctx, Evidence};
 use crate::checks::common::{init_two_layer, sphere_data, two_layer_lr};
-use crate::loss::MarginLoss;
 use crate::error::Result;
+use crate::loss::MarginLoss;
 use crate::margin::certificate::{certify, CertifyOptions};
 use crate::model::Model;
 use crate::rng::{self, stream};
@@ -44,9 +44,14 @@ impl Check for TwolayerTrajectory {
                         if st.step == ts[2] {
                             // Negative control: θ plus a random vector of norm ½‖θ‖.
                             let mut noisy = model.boxed_clone();
-                            let noise = rng::unit_sphere(&mut rng::seeded(seed, stream::DIRECTIONS), model.n_params()) * (0.5 * model.params().norm());
+                            let noise = rng::unit_sphere(
+                                &mut rng::seeded(seed, stream::DIRECTIONS),
+                                model.n_params(),
+                            ) * (0.5 * model.params().norm());
                             noisy.set_params(&(model.params() + noise))?;
-                            control = certify(noisy.as_ref(), &data, &CertifyOptions::default()).map(|c| c.eps_rel).unwrap_or(f64::INFINITY);
+                            control = certify(noisy.as_ref(), &data, &CertifyOptions::default())
+                                .map(|c| c.eps_rel)
+                                .unwrap_or(f64::INFINITY);
                         }
                     } else {
                         eps_rel.push(f64::NAN);
@@ -58,21 +63,56 @@ impl Check for TwolayerTrajectory {
             let mut net = init_two_layer(seed, d, m, init, false);
             let cfg = GdConfig::new(two_layer_lr(&data), ts[2], MarginLoss::Logistic);
             train::train(&mut net, &data, &cfg, &mut obs)?;
-            Ok(SeedPath { eps_rel, delta, euler, control_eps_rel: control })
+            Ok(SeedPath {
+                eps_rel,
+                delta,
+                euler,
+                control_eps_rel: control,
+            })
         })?;
         let mut ev = ctx.evidence();
-        let ratio = paths.iter().map(|s| s.eps_rel[2] / s.eps_rel[0]).fold(0.0, f64::max);
-        ev.le("max over seeds of ε_rel(T3)/ε_rel(T1) (claim: ε_rel decreases)", Kind::Probe, ratio, 1.0)
-            .le("Euler consistency of the certificates", Kind::Gate, paths.iter().map(|s| s.euler).fold(0.0, f64::max), 1e-12)
-            .ge("control: θ + random ½‖θ‖ perturbation, ε_rel", Kind::Control, paths.iter().map(|s| s.control_eps_rel).fold(f64::INFINITY, f64::min), 0.3);
+        let ratio = paths
+            .iter()
+            .map(|s| s.eps_rel[2] / s.eps_rel[0])
+            .fold(0.0, f64::max);
+        ev.le(
+            "max over seeds of ε_rel(T3)/ε_rel(T1) (claim: ε_rel decreases)",
+            Kind::Probe,
+            ratio,
+            1.0,
+        )
+        .le(
+            "Euler consistency of the certificates",
+            Kind::Gate,
+            paths.iter().map(|s| s.euler).fold(0.0, f64::max),
+            1e-12,
+        )
+        .ge(
+            "control: θ + random ½‖θ‖ perturbation, ε_rel",
+            Kind::Control,
+            paths
+                .iter()
+                .map(|s| s.control_eps_rel)
+                .fold(f64::INFINITY, f64::min),
+            0.3,
+        );
         for (k, t) in ts.iter().enumerate() {
             let e: Vec<f64> = paths.iter().map(|s| s.eps_rel[k]).collect();
             let dl: Vec<f64> = paths.iter().map(|s| s.delta[k]).collect();
             ev.stat(format!("median ε_rel at T = {t}"), crate::stats::median(&e));
-            ev.stat(format!("max δ at T = {t}"), dl.iter().cloned().fold(f64::NEG_INFINITY, f64::max));
+            ev.stat(
+                format!("max δ at T = {t}"),
+                dl.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
+            );
         }
-        let monotone = paths.iter().filter(|s| s.eps_rel.windows(2).all(|w| w[1] <= w[0])).count();
-        ev.stat("seeds with ε_rel monotone over the checkpoints", monotone as f64);
+        let monotone = paths
+            .iter()
+            .filter(|s| s.eps_rel.windows(2).all(|w| w[1] <= w[0]))
+            .count();
+        ev.stat(
+            "seeds with ε_rel monotone over the checkpoints",
+            monotone as f64,
+        );
         Ok(ev)
     }
 }

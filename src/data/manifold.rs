@@ -63,7 +63,7 @@ impl CurvedManifold {
         &self.q * w
     }
 
-    /// Draws `n` points with t uniform in [0,1]^k; returns the data and the parameters t (n × k).
+    /// Draws `n` points with t uniform in \[0, 1\]^k; returns the data and the parameters t (n × k).
     pub fn sample(&self, rng: &mut Rng, n: usize) -> Result<(Binary, DMatrix<f64>)> {
         let k = self.omega.ncols();
         let d = self.q.nrows();

@@ -4,9 +4,9 @@
 //!
 //! | model | tensors | metadata `dimple.kind` |
 //! |---|---|---|
-//! | linear | `w` [d] | `linear` |
-//! | two-layer | `W` [m, d], `v` [m], optional `b` [m] | `two_layer` |
-//! | MLP | `layers.{l}.weight` [out, in], `layers.{l}.bias` [out], l = 0, 1, … | `mlp` |
+//! | linear | `w` `[d]` | `linear` |
+//! | two-layer | `W` `[m, d]`, `v` `[m]`, optional `b` `[m]` | `two_layer` |
+//! | MLP | `layers.{l}.weight` `[out, in]`, `layers.{l}.bias` `[out]`, l = 0, 1, … | `mlp` |
 //!
 //! Further metadata: `activation` = `relu` (default) or `leaky_relu:<a>`; for two-layer nets
 //! `train_output` = `true` or `false` (default `false`: v is held fixed, the V1 model). A PyTorch

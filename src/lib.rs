@@ -27,5 +27,6 @@ pub mod rng;
 pub mod stats;
 pub mod theory;
 pub mod train;
+pub mod unlearn;
 
 pub use error::{Error, Result};

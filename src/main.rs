@@ -12,6 +12,7 @@ use dimple::check::{self, RunConfig, Scale, Verdict};
 use dimple::error::Error;
 use dimple::margin::certificate::{certify, loss_multipliers, CertifyOptions};
 use dimple::model::io::{self, Loaded};
+use dimple::model::Model;
 use dimple::report::{self, docs, table, Record};
 use dimple::{checks, data, theory};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -71,6 +72,45 @@ enum Command {
         /// Also report ε*(δ₀) from the box QP for this δ₀ ≥ 0.
         #[arg(long)]
         box_delta: Option<f64>,
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Unlearn points by one gradient-ascent step and report the certificate before and after,
+    /// the (ε, δ, τ) triple on the retained set and the comparison with retraining. Without
+    /// --model the instance is generated (V1 trained by GD on points on the sphere; parameters
+    /// n, d, m, steps, seed via --set).
+    Unlearn {
+        /// Model file (.safetensors, linear or two-layer); omit to generate an instance.
+        #[arg(long, requires_all = ["data", "labels"])]
+        model: Option<PathBuf>,
+        /// Data file (n × d).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Labels file (±1).
+        #[arg(long)]
+        labels: Option<PathBuf>,
+        /// Indices to forget, comma-separated (default: 0).
+        #[arg(long, value_delimiter = ',', default_value = "0")]
+        forget: Vec<usize>,
+        /// Step as a fraction c of the theorem's step (θ' = θ − c·Σ λ_r g_r).
+        #[arg(long, default_value_t = 1.0)]
+        fraction: f64,
+        /// For a user's two-layer model: the initialisation to retrain from on the retained set.
+        #[arg(long)]
+        init: Option<PathBuf>,
+        /// Retraining steps (user model with --init) and learning rate (default 0.5·8n/λ_max).
+        #[arg(long, default_value_t = 2000)]
+        steps: usize,
+        /// Generated instance parameters: n, d, m, steps, seed.
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        set: Vec<String>,
+        /// Write the step-size sweep ε_rel(c), c ∈ [0, 2] (Figure 1) as an SVG plot.
+        #[arg(long)]
+        sweep: Option<PathBuf>,
+        /// Write the unlearned model (.safetensors).
+        #[arg(long)]
+        out: Option<PathBuf>,
         /// JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -319,6 +359,254 @@ fn cmd_certify(
     Ok(())
 }
 
+struct UnlearnArgs<'a> {
+    model: Option<&'a Path>,
+    data: Option<&'a Path>,
+    labels: Option<&'a Path>,
+    forget: &'a [usize],
+    fraction: f64,
+    init: Option<&'a Path>,
+    steps: usize,
+    set: &'a [String],
+    sweep: Option<&'a Path>,
+    out: Option<&'a Path>,
+    json: bool,
+}
+
+/// What `dimple unlearn` works on: the model, its data, and (if known) the initialisation and
+/// learning rate to retrain with.
+struct Instance {
+    model: Box<dyn Model>,
+    data: data::Binary,
+    init: Option<Box<dyn Model>>,
+    lr: Option<f64>,
+}
+
+fn load_binary_model(path: &Path) -> Result<Box<dyn Model>, Error> {
+    match io::load(path)? {
+        Loaded::Binary(m) => Ok(m),
+        Loaded::Classifier(_) => Err(Error::input(format!(
+            "{} holds a multi-class MLP; this command needs a linear or two-layer model",
+            path.display()
+        ))),
+    }
+}
+
+fn cmd_unlearn(a: &UnlearnArgs<'_>) -> Result<(), Failure> {
+    use dimple::linalg::cosine;
+    use dimple::loss::MarginLoss;
+    use dimple::train::{observer::NoObserver, GdConfig};
+    if !(a.fraction >= 0.0) || !a.fraction.is_finite() {
+        return Err(Error::input(format!(
+            "--fraction must be a finite number ≥ 0, got {}",
+            a.fraction
+        ))
+        .into());
+    }
+    // The instance: the model, the data and (if known) the initialisation and learning rate.
+    let Instance {
+        model,
+        data,
+        init,
+        lr,
+    } = match a.model {
+        Some(mp) => {
+            let (dp, lp) = (a.data.unwrap_or(mp), a.labels.unwrap_or(mp));
+            let m = load_binary_model(mp)?;
+            let data = data::load::binary(dp, lp)?;
+            let init = a.init.map(load_binary_model).transpose()?;
+            Instance {
+                model: m,
+                data,
+                init,
+                lr: None,
+            }
+        }
+        None => {
+            let mut p = std::collections::BTreeMap::from([
+                ("n".to_string(), 6.0),
+                ("d".to_string(), 1000.0),
+                ("m".to_string(), 8.0),
+                ("steps".to_string(), 2000.0),
+                ("seed".to_string(), 0.0),
+            ]);
+            for (k, v) in parse_set(a.set)? {
+                let slot = p.get_mut(&k).ok_or_else(|| {
+                    Error::input(format!("unknown parameter `{k}` (n, d, m, steps, seed)"))
+                })?;
+                *slot = v;
+            }
+            let int = |k: &str| -> Result<usize, Error> {
+                let v = p[k];
+                if v < 0.0 || v.fract() != 0.0 {
+                    return Err(Error::input(format!(
+                        "`{k}` = {v} must be a non-negative integer"
+                    )));
+                }
+                Ok(v as usize)
+            };
+            let (n, d, m, steps, seed) =
+                (int("n")?, int("d")?, int("m")?, int("steps")?, int("seed")?);
+            if m < 2 || m % 2 != 0 {
+                return Err(Error::assumption(
+                    "even width",
+                    format!("m = {m} must be even and ≥ 2 (v_j = ±1/√m)"),
+                )
+                .into());
+            }
+            if n < 2 || d < 1 {
+                return Err(Error::assumption(
+                    "sizes",
+                    format!("need n ≥ 2 and d ≥ 1; got n = {n}, d = {d}"),
+                )
+                .into());
+            }
+            let t = dimple::checks::unlearn::instances::trained_v1(seed as u64, n, d, m, steps)?;
+            Instance {
+                model: Box::new(t.net),
+                data: t.data,
+                init: Some(Box::new(t.init)),
+                lr: Some(t.lr),
+            }
+        }
+    };
+    model.check_input(data.x())?;
+    let u = dimple::unlearn::unlearn(model.as_ref(), &data, a.forget, a.fraction, None)?;
+    // Retraining baseline.
+    let keep: Vec<usize> = (0..data.n()).filter(|i| !a.forget.contains(i)).collect();
+    let retained = data.subset(&keep);
+    let retrained: Option<(Box<dyn Model>, &str)> = if let Some(init) = init {
+        let mut r = init.boxed_clone();
+        let lr = lr.unwrap_or_else(|| dimple::checks::common::two_layer_lr(&data));
+        dimple::train::train(
+            r.as_mut(),
+            &retained,
+            &GdConfig::new(lr, a.steps, MarginLoss::Logistic),
+            &mut NoObserver,
+        )?;
+        Some((r, "GD on S_r from the same initialisation"))
+    } else if model.as_any().is::<dimple::model::Linear>() {
+        Some((
+            Box::new(dimple::model::Linear::new(
+                dimple::margin::svm::hard_margin(&retained)?.w,
+            )) as Box<dyn Model>,
+            "hard-margin SVM of S_r",
+        ))
+    } else {
+        None
+    };
+    let comparison = retrained.as_ref().map(|(r, how)| {
+        let margin = |m: &dyn Model| {
+            let q = m.forward(data.x()).component_mul(data.y());
+            let qmin = keep.iter().map(|&i| q[i]).fold(f64::INFINITY, f64::min);
+            a.forget.iter().map(|&f| q[f] / qmin).collect::<Vec<_>>()
+        };
+        serde_json::json!({
+            "baseline": how,
+            "cos_original_retrained": cosine(u.original.params(), r.params()),
+            "cos_unlearned_retrained": cosine(u.model.params(), r.params()),
+            "forgotten_margin_over_qmin": {"original": margin(u.original.as_ref()), "unlearned": margin(u.model.as_ref()), "retrained": margin(r.as_ref())},
+        })
+    });
+    // Figure-1 sweep.
+    let mut sweep_rows = Vec::new();
+    if let Some(path) = a.sweep {
+        for k in 0..=40 {
+            let c = k as f64 / 20.0;
+            let m = dimple::unlearn::ga_step(
+                u.original.as_ref(),
+                &data,
+                &u.report.before.lambda,
+                a.forget,
+                c,
+            )?;
+            let e = dimple::margin::certificate::certify_unnormalised(
+                m.as_ref(),
+                &retained,
+                &Default::default(),
+            )?
+            .eps;
+            sweep_rows.push((c, e / m.params().norm()));
+        }
+        let series = [dimple::report::plot::Series {
+            label: "ε_rel of θ − c·Σλ_r g_r on S_r".into(),
+            points: sweep_rows.clone(),
+        }];
+        dimple::report::plot::line_plot(
+            path,
+            "Unlearning step-size sweep",
+            "c = β/β*",
+            "ε / ‖θ'‖ on the retained set",
+            &series,
+        )?;
+    }
+    if let Some(out) = a.out {
+        io::save(out, &io::model_bytes(u.model.as_ref())?)?;
+    }
+    if a.json {
+        let v =
+            serde_json::json!({"report": u.report, "retraining": comparison, "sweep": sweep_rows});
+        emit(&v.to_string());
+        return Ok(());
+    }
+    let f = report::fmt_num;
+    let r = &u.report;
+    emit(&format!(
+        "Unlearning {:?} from {} points with {} (step fraction c = {})",
+        r.forget,
+        data.n(),
+        model.name(),
+        r.fraction
+    ));
+    emit(&format!(
+        "  before, on S (normalised):   ε/‖θ̃‖ = {}  δ = {}  τ = {}  ({:?})",
+        f(r.before.eps_rel),
+        f(r.before.delta),
+        f(r.before.tau),
+        r.before.status
+    ));
+    emit(&format!(
+        "  β*_r = λ_r/|ℓ'(q_r)|:         {}",
+        r.beta_star
+            .iter()
+            .map(|b| f(*b))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    emit(&format!(
+        "  after, on S_r, μ = λ|S_r:     ε/‖θ'‖ = {}  δ = {}  τ = {}",
+        f(r.with_certificate.eps_rel),
+        f(r.with_certificate.delta),
+        f(r.with_certificate.tau)
+    ));
+    emit(&format!(
+        "  after, on S_r, μ = NNLS:      ε/‖θ'‖ = {}  δ = {}  τ = {}",
+        f(r.with_nnls.eps_rel),
+        f(r.with_nnls.delta),
+        f(r.with_nnls.tau)
+    ));
+    emit(&format!(
+        "  after, renormalised:          ε/‖θ̃'‖ = {}  δ = {}  τ = {}",
+        f(r.renormalised.eps_rel),
+        f(r.renormalised.delta),
+        f(r.renormalised.tau)
+    ));
+    match &comparison {
+        Some(c) => emit(&format!(
+            "  retraining ({}): cos(θ, θ_ret) = {}  cos(θ', θ_ret) = {}  forgotten q_r/q_min: {}",
+            c["baseline"].as_str().unwrap_or(""),
+            f(c["cos_original_retrained"].as_f64().unwrap_or(f64::NAN)),
+            f(c["cos_unlearned_retrained"].as_f64().unwrap_or(f64::NAN)),
+            c["forgotten_margin_over_qmin"]
+        )),
+        None => emit("  retraining: skipped (two-layer user model without --init)"),
+    }
+    for (c, e) in &sweep_rows {
+        emit(&format!("  sweep c = {c:.2}: ε_rel = {}", f(*e)));
+    }
+    Ok(())
+}
+
 fn cmd_docs(out: &Path, check_only: bool) -> Result<(), Failure> {
     let cfg = RunConfig {
         scale: Scale::Test,
@@ -391,6 +679,31 @@ fn main() -> ExitCode {
             box_delta,
             json,
         } => cmd_certify(model, data, labels, *box_delta, *json),
+        Command::Unlearn {
+            model,
+            data,
+            labels,
+            forget,
+            fraction,
+            init,
+            steps,
+            set,
+            sweep,
+            out,
+            json,
+        } => cmd_unlearn(&UnlearnArgs {
+            model: model.as_deref(),
+            data: data.as_deref(),
+            labels: labels.as_deref(),
+            forget,
+            fraction: *fraction,
+            init: init.as_deref(),
+            steps: *steps,
+            set,
+            sweep: sweep.as_deref(),
+            out: out.as_deref(),
+            json: *json,
+        }),
         Command::Docs { out, check } => cmd_docs(out, *check),
     };
     match result {

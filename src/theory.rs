@@ -153,6 +153,17 @@ theory_files![
     "kkt.linear.gd_direction",
     "kkt.smoothed_margin",
     "kkt.twolayer.trajectory",
+    "unlearn.linear.kkt",
+    "unlearn.linear.retrain",
+    "unlearn.linear.sweep",
+    "unlearn.twolayer.fixture",
+    "unlearn.twolayer.gd",
+    "unlearn.twolayer.sweep",
+    "unlearn.twolayer.retrain",
+    "unlearn.forget_set",
+    "unlearn.gmm.linear",
+    "unlearn.gmm.twolayer",
+    "unlearn.criterion.seeds",
 ];
 
 impl Theory {

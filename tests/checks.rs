@@ -79,6 +79,61 @@ fn kkt_twolayer_trajectory() {
 }
 
 #[test]
+fn unlearn_linear_kkt() {
+    assert_check("unlearn.linear.kkt");
+}
+
+#[test]
+fn unlearn_linear_retrain() {
+    assert_check("unlearn.linear.retrain");
+}
+
+#[test]
+fn unlearn_linear_sweep() {
+    assert_check("unlearn.linear.sweep");
+}
+
+#[test]
+fn unlearn_twolayer_fixture() {
+    assert_check("unlearn.twolayer.fixture");
+}
+
+#[test]
+fn unlearn_twolayer_gd() {
+    assert_check("unlearn.twolayer.gd");
+}
+
+#[test]
+fn unlearn_twolayer_sweep() {
+    assert_check("unlearn.twolayer.sweep");
+}
+
+#[test]
+fn unlearn_twolayer_retrain() {
+    assert_check("unlearn.twolayer.retrain");
+}
+
+#[test]
+fn unlearn_forget_set() {
+    assert_check("unlearn.forget_set");
+}
+
+#[test]
+fn unlearn_gmm_linear() {
+    assert_check("unlearn.gmm.linear");
+}
+
+#[test]
+fn unlearn_gmm_twolayer() {
+    assert_check("unlearn.gmm.twolayer");
+}
+
+#[test]
+fn unlearn_criterion_seeds() {
+    assert_check("unlearn.criterion.seeds");
+}
+
+#[test]
 fn results_do_not_depend_on_the_thread_count() {
     let id = "kkt.multipliers.solvers";
     let serial = rayon::ThreadPoolBuilder::new()

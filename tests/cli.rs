@@ -233,3 +233,68 @@ fn a_model_that_misclassifies_is_outside_the_assumptions() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("positive margins"), "{err}");
 }
+
+#[test]
+fn unlearn_refuses_bad_forget_sets() {
+    for (forget, needle) in [
+        ("1,1", "listed twice"),
+        ("9", "out of range"),
+        ("0,1,2,3,4,5", "cannot forget all"),
+    ] {
+        let (code, _, err) = dimple(&["unlearn", "--forget", forget, "--set", "steps=50"]);
+        assert_eq!(code, 2, "{forget}: {err}");
+        assert!(err.contains(needle), "{forget}: {err}");
+    }
+    let (code, _, err) = dimple(&["unlearn", "--set", "m=7"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("even width"), "{err}");
+}
+
+#[test]
+fn unlearn_a_user_model_and_write_the_result() {
+    let (model, x, y) = fixture("unlearn_user");
+    let out = dir("unlearn_user").join("unlearned.safetensors");
+    let svg = dir("unlearn_user").join("sweep.svg");
+    let (code, stdout, err) = dimple(&[
+        "unlearn",
+        "--model",
+        s(&model),
+        "--data",
+        s(&x),
+        "--labels",
+        s(&y),
+        "--forget",
+        "2,5",
+        "--out",
+        s(&out),
+        "--sweep",
+        s(&svg),
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    // The linear SVM unlearned by the theorem's step: ε = 0 with the certificate multipliers.
+    assert!(
+        v["report"]["with_certificate"]["eps_rel"]
+            .as_f64()
+            .expect("eps")
+            < 1e-10
+    );
+    assert_eq!(v["retraining"]["baseline"], "hard-margin SVM of S_r");
+    assert!(
+        v["retraining"]["cos_unlearned_retrained"]
+            .as_f64()
+            .expect("cos")
+            > v["retraining"]["cos_original_retrained"]
+                .as_f64()
+                .expect("cos")
+    );
+    assert_eq!(v["sweep"].as_array().expect("sweep").len(), 41);
+    assert!(matches!(
+        io::load(&out).expect("written model"),
+        io::Loaded::Binary(_)
+    ));
+    assert!(std::fs::read_to_string(&svg)
+        .expect("svg")
+        .starts_with("<svg"));
+}

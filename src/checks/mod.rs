@@ -2,6 +2,7 @@
 
 pub mod common;
 pub mod kkt;
+pub mod unlearn;
 
 use crate::check::Check;
 use crate::error::{Error, Result};
@@ -10,6 +11,7 @@ use crate::error::{Error, Result};
 pub fn registry() -> Vec<Box<dyn Check>> {
     let mut v: Vec<Box<dyn Check>> = Vec::new();
     v.extend(kkt::checks());
+    v.extend(unlearn::checks());
     v
 }
 

@@ -85,7 +85,6 @@ pub fn settings() -> DefaultSettings<f64> {
         tol_gap_rel: 1e-10,
         tol_feas: 1e-10,
         max_iter: 200,
-        direct_solve_method: "faer".to_string(),
         ..DefaultSettings::default()
     }
 }

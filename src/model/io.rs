@@ -279,6 +279,20 @@ pub fn mlp_bytes(net: &Mlp) -> Result<Vec<u8>> {
     serialize(t, meta)
 }
 
+/// Serialises any scalar-output model of this crate (linear or two-layer).
+pub fn model_bytes(model: &dyn Model) -> Result<Vec<u8>> {
+    if let Some(l) = model.as_any().downcast_ref::<Linear>() {
+        linear_bytes(l)
+    } else if let Some(t) = model.as_any().downcast_ref::<TwoLayer>() {
+        two_layer_bytes(t)
+    } else {
+        Err(Error::input(format!(
+            "cannot serialise model {}",
+            model.name()
+        )))
+    }
+}
+
 /// Writes bytes produced by one of the `*_bytes` functions.
 pub fn save(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::write(path, bytes).map_err(|source| Error::Io {

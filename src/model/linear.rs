@@ -60,4 +60,7 @@ impl Model for Linear {
     fn boxed_clone(&self) -> Box<dyn Model> {
         Box::new(self.clone())
     }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
 }

@@ -89,6 +89,8 @@ pub trait Model: Send + Sync {
     fn input_grad(&self, x: &DMatrix<f64>) -> DMatrix<f64>;
     /// A boxed copy.
     fn boxed_clone(&self) -> Box<dyn Model>;
+    /// The concrete model, for serialisation.
+    fn as_any(&self) -> &dyn std::any::Any;
 
     /// Number of parameters p.
     fn n_params(&self) -> usize {

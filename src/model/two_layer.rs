@@ -387,4 +387,7 @@ impl Model for TwoLayer {
     fn boxed_clone(&self) -> Box<dyn Model> {
         Box::new(self.clone())
     }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
 }

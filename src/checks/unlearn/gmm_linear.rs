@@ -1,0 +1,151 @@
+//! `unlearn.gmm.linear`: on a Gaussian mixture, the unlearned SVM keeps its test error: the exact
+//! error formula, the unlearned-vs-retrained bound and the a-priori bound (unlearn.md §8).
+
+use crate::check::{over_seeds, Check, Ctx, Evidence};
+use crate::data::mixture::Mixture;
+use crate::data::spread::Spread;
+use crate::error::Result;
+use crate::margin::svm;
+use crate::model::{Linear, Model};
+use crate::rng::{self, stream};
+use crate::theory::Kind;
+use statrs::distribution::{ContinuousCDF, Normal};
+
+pub struct GmmLinear;
+
+struct Seed {
+    a3: bool,
+    mc_z: f64,
+    retrain_ratio: f64,
+    apriori_unl: Option<f64>,
+    apriori_orig: Option<f64>,
+    control_z: f64,
+    errs: [f64; 3],
+}
+
+fn tail(s: f64) -> f64 {
+    1.0 - Normal::standard().cdf(s)
+}
+
+fn run_seed(seed: u64, n: usize, d: usize, mu2: f64, n_test: usize) -> Result<Seed> {
+    let mut rd = rng::seeded(seed, stream::DATA);
+    let mix = Mixture::random(&mut rd, d, mu2, 1.0, 0.0)?;
+    let data = mix.sample(&mut rd, n)?;
+    let spread = Spread::of_rows(data.x(), d as f64);
+    let s = svm::hard_margin(&data)?;
+    let lam = s.lambda();
+    let r = rng::index(&mut rng::seeded(seed, stream::CHOICE), n);
+    let keep: Vec<usize> = (0..n).filter(|&i| i != r).collect();
+    let wp = &s.w - data.row(r) * (lam[r] * data.y()[r]);
+    let wstar = svm::hard_margin(&data.subset(&keep))?.w;
+    // Monte Carlo against the exact formula err(w) = Φ̄(⟨w, μ⟩/(σ‖w‖)).
+    let test = mix.sample(&mut rng::seeded(seed, stream::TEST), n_test)?;
+    let nt = n_test as f64;
+    let mut mc_z: f64 = 0.0;
+    let mut control_z = f64::INFINITY;
+    let wrong = Mixture {
+        sigma: 2.0 * mix.sigma,
+        ..mix.clone()
+    };
+    let mut errs = [0.0; 3];
+    for (k, w) in [&s.w, &wp, &wstar].into_iter().enumerate() {
+        let q = Linear::new(w.clone())
+            .forward(test.x())
+            .component_mul(test.y());
+        let emp = q.iter().filter(|&&v| v <= 0.0).count() as f64 / nt;
+        let z = |p: f64| {
+            let se = (p * (1.0 - p) / nt).sqrt();
+            if se > 0.0 {
+                (emp - p).abs() / se
+            } else if emp == p {
+                0.0
+            } else {
+                f64::INFINITY
+            }
+        };
+        let p = mix.linear_error(w);
+        errs[k] = p;
+        mc_z = mc_z.max(z(p));
+        control_z = control_z.min(z(wrong.linear_error(w)));
+    }
+    let rho = (&wp - &wstar).norm() / wstar.norm();
+    let mu_norm = mix.mu.norm();
+    let retrain_bound = mu_norm * 2.0 * rho / (2.0 * std::f64::consts::PI).sqrt();
+    // A-priori bound s_lo(k) = √k(λ_min‖μ‖² − Λ‖μ‖t_μ)/(σ√(Λ(1 + Λφ))).
+    let (lmin, big_l, phi) = (lam.min(), lam.max(), spread.phi);
+    let t_mu = (0..n)
+        .map(|i| (data.row(i) - &mix.mu * data.y()[i]).dot(&mix.mu).abs() / mu_norm)
+        .fold(0.0, f64::max);
+    let s_lo = |k: f64| {
+        k.sqrt() * (lmin * mu2 - big_l * mu_norm * t_mu)
+            / (mix.sigma * (big_l * (1.0 + big_l * phi)).sqrt())
+    };
+    let (su, so) = (s_lo(n as f64 - 1.0), s_lo(n as f64));
+    Ok(Seed {
+        a3: spread.a3_holds(n),
+        mc_z,
+        retrain_ratio: (errs[1] - errs[2]).abs() / retrain_bound,
+        apriori_unl: (su > 0.0).then(|| errs[1] / tail(su)),
+        apriori_orig: (so > 0.0).then(|| errs[0] / tail(so)),
+        control_z,
+        errs,
+    })
+}
+
+impl Check for GmmLinear {
+    fn id(&self) -> &'static str {
+        "unlearn.gmm.linear"
+    }
+    fn run(&self, ctx: &Ctx<'_>) -> Result<Evidence> {
+        let p = &ctx.params;
+        let (n, d, mu2, n_test) = (p.n("n")?, p.n("d")?, p.f("mu_norm2")?, p.n("n_test")?);
+        let all = over_seeds(p.n("seeds")?, |s| run_seed(s, n, d, mu2, n_test))?;
+        let ok: Vec<&Seed> = all.iter().filter(|s| s.a3).collect();
+        let tol = 1.0 + 1e-9;
+        let mut ev = ctx.evidence();
+        let unl: Vec<f64> = ok.iter().filter_map(|s| s.apriori_unl).collect();
+        let orig: Vec<f64> = ok.iter().filter_map(|s| s.apriori_orig).collect();
+        ev.ge("draws satisfying (A3)", Kind::Gate, ok.len() as f64, 1.0)
+            .le(
+                "Monte Carlo vs exact error: max |emp − err|/SE",
+                Kind::Gate,
+                ok.iter().map(|s| s.mc_z).fold(0.0, f64::max),
+                4.0,
+            )
+            .le(
+                "|err(w') − err(w*)| / ((‖μ‖/σ)·2ρ/√(2π))",
+                Kind::Gate,
+                ok.iter().map(|s| s.retrain_ratio).fold(0.0, f64::max),
+                tol,
+            )
+            .le(
+                "err(w')/Φ̄(s_lo(n − 1)) where s_lo > 0",
+                Kind::Gate,
+                unl.iter().cloned().fold(0.0, f64::max),
+                tol,
+            )
+            .le(
+                "err(w)/Φ̄(s_lo(n)) where s_lo > 0",
+                Kind::Gate,
+                orig.iter().cloned().fold(0.0, f64::max),
+                tol,
+            )
+            .ge(
+                "control: formula with σ doubled, min |emp − err|/SE",
+                Kind::Control,
+                ok.iter().map(|s| s.control_z).fold(f64::INFINITY, f64::min),
+                4.0,
+            );
+        ev.stat("draws with s_lo(n − 1) > 0", unl.len() as f64);
+        for (k, name) in ["original w", "unlearned w'", "retrained w*"]
+            .iter()
+            .enumerate()
+        {
+            ev.stat(
+                format!("median test error, {name}"),
+                crate::stats::median(&ok.iter().map(|s| s.errs[k]).collect::<Vec<_>>()),
+            );
+        }
+        Ok(ev)
+    }
+}

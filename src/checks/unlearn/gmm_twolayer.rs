@@ -1,0 +1,142 @@
+//! `unlearn.gmm.twolayer` (stat): on a Gaussian mixture, GA unlearning of a GD-trained V1 net
+//! keeps its test accuracy and matches the retrained net (unlearn.md §8–§9).
+
+use super::instances::two_layer_step;
+use crate::check::{over_seeds, Check, Ctx, Evidence};
+use crate::checks::common::{init_two_layer, two_layer_lr};
+use crate::data::mixture::Mixture;
+use crate::data::Binary;
+use crate::error::Result;
+use crate::loss::MarginLoss;
+use crate::margin::certificate::{certify, CertifyOptions};
+use crate::model::{Model, TwoLayer};
+use crate::rng::{self, stream};
+use crate::theory::Kind;
+use crate::train::{self, observer::NoObserver, GdConfig};
+
+pub struct GmmTwolayer;
+
+struct Seed {
+    keep_gap: f64,
+    retrain_gap: f64,
+    control_gap: f64,
+    acc: [f64; 3],
+    margin: [f64; 3],
+}
+
+fn correct(net: &TwoLayer, test: &Binary) -> Vec<f64> {
+    net.forward(test.x())
+        .component_mul(test.y())
+        .iter()
+        .map(|&q| if q > 0.0 { 1.0 } else { 0.0 })
+        .collect()
+}
+
+/// Paired comparison: (mean(a) − mean(b), SE of the paired difference).
+fn paired(a: &[f64], b: &[f64]) -> (f64, f64) {
+    let diff: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
+    let (m, se) = crate::stats::mean_se(&diff);
+    (m, if se.is_nan() { 0.0 } else { se })
+}
+
+fn run_seed(
+    seed: u64,
+    n: usize,
+    d: usize,
+    m: usize,
+    steps: usize,
+    mu2: f64,
+    n_test: usize,
+) -> Result<Seed> {
+    let sigma = 1.0 / (d as f64).sqrt();
+    let mut rd = rng::seeded(seed, stream::DATA);
+    let mix = Mixture::random(&mut rd, d, mu2, sigma, 0.0)?;
+    let data = mix.sample(&mut rd, n)?;
+    let test = mix.sample(&mut rng::seeded(seed, stream::TEST), n_test)?;
+    let init = init_two_layer(seed, d, m, 1e-4, false);
+    let cfg = GdConfig::new(two_layer_lr(&data), steps, MarginLoss::Logistic);
+    let mut net = init.clone();
+    train::train(&mut net, &data, &cfg, &mut NoObserver)?;
+    let cert = certify(&net, &data, &CertifyOptions::default())?;
+    net.set_params(&(net.params() / cert.scale))?;
+    let r = rng::index(&mut rng::seeded(seed, stream::CHOICE), n);
+    let unl = two_layer_step(&net, &data, &cert.lambda, &[r], 1.0)?;
+    let keep: Vec<usize> = (0..n).filter(|&i| i != r).collect();
+    let mut ret = init.clone();
+    train::train(&mut ret, &data.subset(&keep), &cfg, &mut NoObserver)?;
+    let (c0, c1, c2, ci) = (
+        correct(&net, &test),
+        correct(&unl, &test),
+        correct(&ret, &test),
+        correct(&init, &test),
+    );
+    let (d_keep, se_keep) = paired(&c0, &c1);
+    let (d_ret, se_ret) = paired(&c1, &c2);
+    let (d_ctl, se_ctl) = paired(&ci, &c2);
+    let margin_of = |w: &TwoLayer| {
+        let q = w.forward(data.x()).component_mul(data.y());
+        q[r] / keep.iter().map(|&i| q[i]).fold(f64::INFINITY, f64::min)
+    };
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    Ok(Seed {
+        keep_gap: d_keep - 0.01 - 3.0 * se_keep,
+        retrain_gap: d_ret.abs() - 0.01 - 3.0 * se_ret,
+        control_gap: d_ctl.abs() - 0.01 - 3.0 * se_ctl,
+        acc: [mean(&c0), mean(&c1), mean(&c2)],
+        margin: [margin_of(&net), margin_of(&unl), margin_of(&ret)],
+    })
+}
+
+impl Check for GmmTwolayer {
+    fn id(&self) -> &'static str {
+        "unlearn.gmm.twolayer"
+    }
+    fn run(&self, ctx: &Ctx<'_>) -> Result<Evidence> {
+        let p = &ctx.params;
+        let (n, d, m, steps, mu2, n_test) = (
+            p.n("n")?,
+            p.n("d")?,
+            p.n("m")?,
+            p.n("steps")?,
+            p.f("mu_norm2")?,
+            p.n("n_test")?,
+        );
+        let all = over_seeds(p.n("seeds")?, |s| run_seed(s, n, d, m, steps, mu2, n_test))?;
+        let mut ev = ctx.evidence();
+        ev.le(
+            "max over seeds of acc(W) − acc(W') − 0.01 − 3·SE",
+            Kind::Stat,
+            all.iter()
+                .map(|s| s.keep_gap)
+                .fold(f64::NEG_INFINITY, f64::max),
+            0.0,
+        )
+        .le(
+            "max over seeds of |acc(W') − acc(W_ret)| − 0.01 − 3·SE",
+            Kind::Stat,
+            all.iter()
+                .map(|s| s.retrain_gap)
+                .fold(f64::NEG_INFINITY, f64::max),
+            0.0,
+        )
+        .ge(
+            "control: untrained net vs W_ret, min |Δacc| − 0.01 − 3·SE",
+            Kind::Control,
+            all.iter()
+                .map(|s| s.control_gap)
+                .fold(f64::INFINITY, f64::min),
+            0.0,
+        );
+        for (k, name) in ["original", "unlearned", "retrained"].iter().enumerate() {
+            ev.stat(
+                format!("mean test accuracy, {name}"),
+                all.iter().map(|s| s.acc[k]).sum::<f64>() / all.len() as f64,
+            );
+            ev.stat(
+                format!("median forgotten margin q_r/q_min, {name}"),
+                crate::stats::median(&all.iter().map(|s| s.margin[k]).collect::<Vec<_>>()),
+            );
+        }
+        Ok(ev)
+    }
+}

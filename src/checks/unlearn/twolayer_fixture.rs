@@ -1,0 +1,122 @@
+//! `unlearn.twolayer.fixture`: on the V1 class-aligned exact KKT fixture, GA at c = 1 causes no
+//! activation flips and leaves an exact KKT point of S_r up to the margin shifts
+//! q_i(W') = q_i(W) − λ_r H_ir (T7, unlearn.md §6).
+
+use super::instances::{restrict, two_layer_step};
+use crate::check::{over_seeds, Check, Ctx, Evidence};
+use crate::error::Result;
+use crate::margin::fixture::{class_aligned, Draw};
+use crate::model::Model;
+use crate::rng::{self, stream};
+use crate::theory::Kind;
+use crate::unlearn::{flips, triple};
+
+pub struct TwolayerFixture;
+
+struct Seed {
+    sufficient: bool,
+    flips: usize,
+    eps: f64,
+    t7: f64,
+    delta: f64,
+    tau: f64,
+    control: f64,
+}
+
+fn run_seed(seed: u64, n: usize, d: usize, m: usize, mu2: f64) -> Result<Option<Seed>> {
+    let f = match class_aligned(&mut rng::seeded(seed, stream::DATA + 100), n, d, m, mu2)? {
+        Draw::Accepted(f) => f,
+        Draw::Rejected(_) => return Ok(None),
+    };
+    let r = rng::index(&mut rng::seeded(seed, stream::CHOICE), n);
+    let lam = &f.lambda;
+    let keep: Vec<usize> = (0..n).filter(|&i| i != r).collect();
+    let retained = f.data.subset(&keep);
+    let mu = restrict(lam, &keep);
+    let w1 = two_layer_step(&f.net, &f.data, lam, &[r], 1.0)?;
+    let q = f.net.forward(f.data.x()).component_mul(f.data.y());
+    let q1 = w1.forward(f.data.x()).component_mul(f.data.y());
+    let (big_l, lr) = (lam.max(), lam[r]);
+    let phi_h = (0..n)
+        .flat_map(|i| (0..n).filter(move |&k| k != i).map(move |k| (i, k)))
+        .map(|(i, k)| f.h[(i, k)].abs())
+        .fold(0.0, f64::max);
+    let tr = triple(&w1, &retained, &mu);
+    let norm = f.net.params().norm();
+    let half = two_layer_step(&f.net, &f.data, lam, &[r], 0.5)?;
+    Ok(Some(Seed {
+        sufficient: flips::sufficient_condition(&f.net, &f.data, r, lr, 1.0),
+        flips: flips::count(&f.net, &w1, &f.data, &[r]),
+        eps: tr.eps / norm,
+        t7: keep
+            .iter()
+            .map(|&i| (q1[i] - (q[i] - lr * f.h[(i, r)])).abs())
+            .fold(0.0, f64::max),
+        delta: if phi_h > 0.0 {
+            tr.delta / (big_l * lr * phi_h)
+        } else {
+            tr.delta
+        },
+        tau: if phi_h > 0.0 {
+            tr.tau / (lr * phi_h)
+        } else {
+            tr.tau
+        },
+        control: triple(&half, &retained, &mu).eps / norm,
+    }))
+}
+
+impl Check for TwolayerFixture {
+    fn id(&self) -> &'static str {
+        "unlearn.twolayer.fixture"
+    }
+    fn run(&self, ctx: &Ctx<'_>) -> Result<Evidence> {
+        let p = &ctx.params;
+        let (n, d, m, mu2) = (p.n("n")?, p.n("d")?, p.n("m")?, p.f("mu_norm2")?);
+        let all = over_seeds(p.n("seeds")?, |s| run_seed(s, n, d, m, mu2))?;
+        let acc: Vec<&Seed> = all.iter().flatten().collect();
+        let worst =
+            |f: fn(&Seed) -> f64| acc.iter().map(|s| f(s)).fold(f64::NEG_INFINITY, f64::max);
+        let mut ev = ctx.evidence();
+        ev.ge("accepted fixtures", Kind::Gate, acc.len() as f64, 1.0)
+            .le(
+                "draws where the no-flip sufficient condition fails",
+                Kind::Gate,
+                acc.iter().filter(|s| !s.sufficient).count() as f64,
+                0.0,
+            )
+            .le(
+                "activation flips",
+                Kind::Gate,
+                acc.iter().map(|s| s.flips).sum::<usize>() as f64,
+                0.0,
+            )
+            .le("ε(W', S_r; λ|S_r)/‖W‖", Kind::Gate, worst(|s| s.eps), 1e-10)
+            .le(
+                "T7: |q_i(W') − (q_i(W) − λ_r H_ir)|",
+                Kind::Gate,
+                worst(|s| s.t7),
+                1e-10,
+            )
+            .le(
+                "T3 (H): δ/(Λ λ_r φ_H)",
+                Kind::Gate,
+                worst(|s| s.delta),
+                1.0 + 1e-9,
+            )
+            .le(
+                "T3 (H): τ/(λ_r φ_H)",
+                Kind::Gate,
+                worst(|s| s.tau),
+                1.0 + 1e-9,
+            )
+            .ge(
+                "control: step fraction c = ½, ε/‖W‖",
+                Kind::Control,
+                acc.iter().map(|s| s.control).fold(f64::INFINITY, f64::min),
+                1e-6,
+            );
+        ev.stat("rejected fixture draws", (all.len() - acc.len()) as f64);
+        Ok(ev)
+    }
+}

@@ -1,0 +1,146 @@
+//! `unlearn.twolayer.gd`: on GD-trained V1 nets at the KKT scale, the GA step inherits the
+//! stationarity residual of the original: ε_NNLS(W', S_r) = ε_NNLS(W, S) without flips, and
+//! ε(W', S_r) ≤ ε(W, S) + E_flip always (T8, T9, unlearn.md §6).
+
+use super::instances::{trained_v1, two_layer_step, TrainedDraw};
+use crate::check::{over_seeds, Check, Ctx, Evidence};
+use crate::error::Result;
+use crate::margin::certificate::{certify_unnormalised, CertifyOptions};
+use crate::model::{Model, TwoLayer};
+use crate::theory::Kind;
+use crate::unlearn::flips;
+use nalgebra::DVector;
+
+pub struct TwolayerGd;
+
+struct Seed {
+    sufficient: bool,
+    flips: usize,
+    t9_equality: f64,
+    t9_inequality: f64,
+    t8_fine: f64,
+    t8_coarse: f64,
+    control: Option<f64>,
+}
+
+/// ε_NNLS of `net` on the retained set.
+pub fn eps_retained(net: &TwoLayer, t: &TrainedDraw, forget: &[usize]) -> Result<f64> {
+    let keep: Vec<usize> = (0..t.data.n()).filter(|i| !forget.contains(i)).collect();
+    Ok(certify_unnormalised(net, &t.data.subset(&keep), &CertifyOptions::default())?.eps)
+}
+
+fn run_seed(seed: u64, n: usize, d: usize, m: usize, steps: usize) -> Result<Seed> {
+    let t = trained_v1(seed, n, d, m, steps)?;
+    let r = t.r;
+    let lr = t.lambda[r];
+    let w1 = two_layer_step(&t.net, &t.data, &t.lambda, &[r], 1.0)?;
+    let norm = t.net.params().norm();
+    let keep: Vec<usize> = (0..n).filter(|&i| i != r).collect();
+    let retained = t.data.subset(&keep);
+    let eps1 = eps_retained(&w1, &t, &[r])?;
+    // E_flip = ‖Σ_{i≠r} λ_i (g_i(W) − g_i(W'))‖.
+    let c = DVector::from_iterator(
+        keep.len(),
+        keep.iter().map(|&i| t.lambda[i] * t.data.y()[i]),
+    );
+    let e_flip = (t.net.vjp(retained.x(), &c) - w1.vjp(retained.x(), &c)).norm();
+    let flips1 = flips::count(&t.net, &w1, &t.data, &[r]);
+    // T8.
+    let q = t.net.forward(t.data.x()).component_mul(t.data.y());
+    let q1 = w1.forward(t.data.x()).component_mul(t.data.y());
+    let p = t.net.preact(t.data.x());
+    let sv: f64 = (0..m)
+        .filter(|&j| p[(r, j)] > 0.0)
+        .map(|j| t.net.v()[j].powi(2))
+        .sum();
+    let xr = t.data.row(r);
+    let phi = (0..n)
+        .flat_map(|i| (0..n).filter(move |&k| k != i).map(move |k| (i, k)))
+        .map(|(i, k)| t.data.row(i).dot(&t.data.row(k)).abs())
+        .fold(0.0, f64::max);
+    let (mut fine, mut coarse): (f64, f64) = (0.0, 0.0);
+    for &i in &keep {
+        let dq = (q1[i] - q[i]).abs();
+        let ip = t.data.row(i).dot(&xr).abs();
+        if ip > 0.0 && sv > 0.0 {
+            fine = fine.max(dq / (lr * ip * sv));
+        }
+        coarse = coarse.max(dq / (lr * phi));
+    }
+    // Negative control: half the step, where flip-free, leaves a larger residual.
+    let half = two_layer_step(&t.net, &t.data, &t.lambda, &[r], 0.5)?;
+    let control = (flips::count(&t.net, &half, &t.data, &[r]) == 0)
+        .then(|| eps_retained(&half, &t, &[r]).map(|e| (e - t.eps) / norm))
+        .transpose()?;
+    Ok(Seed {
+        sufficient: flips::sufficient_condition(&t.net, &t.data, r, lr, 1.0),
+        flips: flips1,
+        t9_equality: (eps1 - t.eps).abs() / norm,
+        t9_inequality: (eps1 - t.eps - e_flip) / norm,
+        t8_fine: fine,
+        t8_coarse: coarse,
+        control,
+    })
+}
+
+impl Check for TwolayerGd {
+    fn id(&self) -> &'static str {
+        "unlearn.twolayer.gd"
+    }
+    fn run(&self, ctx: &Ctx<'_>) -> Result<Evidence> {
+        let p = &ctx.params;
+        let (n, d, m, steps) = (p.n("n")?, p.n("d")?, p.n("m")?, p.n("steps")?);
+        let all = over_seeds(p.n("seeds")?, |s| run_seed(s, n, d, m, steps))?;
+        let no_flip: Vec<&Seed> = all.iter().filter(|s| s.flips == 0).collect();
+        let mut ev = ctx.evidence();
+        ev.le(
+            "seeds with the sufficient condition but flips",
+            Kind::Gate,
+            all.iter().filter(|s| s.sufficient && s.flips > 0).count() as f64,
+            0.0,
+        )
+        .le(
+            "T9 (no flips): |ε(W', S_r) − ε(W, S)|/‖W‖",
+            Kind::Gate,
+            no_flip.iter().map(|s| s.t9_equality).fold(0.0, f64::max),
+            1e-8,
+        )
+        .le(
+            "T9: (ε(W', S_r) − ε(W, S) − E_flip)/‖W‖",
+            Kind::Gate,
+            all.iter()
+                .map(|s| s.t9_inequality)
+                .fold(f64::NEG_INFINITY, f64::max),
+            1e-10,
+        )
+        .le(
+            "T8: |Δq_i|/(λ_r|⟨x_r, x_i⟩|Σ_j v_j²σ'_rj)",
+            Kind::Gate,
+            all.iter().map(|s| s.t8_fine).fold(0.0, f64::max),
+            1.0 + 1e-9,
+        )
+        .le(
+            "T8: |Δq_i|/(λ_r φ)",
+            Kind::Gate,
+            all.iter().map(|s| s.t8_coarse).fold(0.0, f64::max),
+            1.0 + 1e-9,
+        );
+        let controls: Vec<f64> = all.iter().filter_map(|s| s.control).collect();
+        ev.ge(
+            "control: c = ½ (flip-free seeds), (ε(W'_{½}, S_r) − ε(W, S))/‖W‖",
+            Kind::Control,
+            controls.iter().cloned().fold(f64::INFINITY, f64::min),
+            1e-6,
+        );
+        ev.stat(
+            "flip frequency (seeds with ≥ 1 flip)",
+            (all.len() - no_flip.len()) as f64 / all.len() as f64,
+        );
+        ev.stat(
+            "sufficient condition frequency",
+            all.iter().filter(|s| s.sufficient).count() as f64 / all.len() as f64,
+        );
+        ev.stat("flip-free seeds", no_flip.len() as f64);
+        Ok(ev)
+    }
+}

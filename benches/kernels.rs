@@ -99,5 +99,40 @@ fn hard_margin_svm(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, gd_step, certificate, hard_margin_svm);
+fn unlearn_one_point(c: &mut Criterion) {
+    // A two-layer net (n = 100, d = 1000, m = 1000) with labels it fits, trained 20 more steps.
+    let (n, d, m) = (100, 1000, 1000);
+    let mut net = TwoLayer::init(
+        &mut rng::seeded(3, 2),
+        d,
+        m,
+        Activation::Relu,
+        false,
+        false,
+        1.0,
+    );
+    let data = labelled_by_sign(&net, n, d);
+    let cfg = dimple::train::GdConfig::new(0.05, 20, MarginLoss::Logistic);
+    dimple::train::train(
+        &mut net,
+        &data,
+        &cfg,
+        &mut dimple::train::observer::NoObserver,
+    )
+    .expect("trained");
+    let mut g = c.benchmark_group("unlearn");
+    g.sample_size(10);
+    g.bench_function("one_point_two_layer_n100_d1000_m1000", |b| {
+        b.iter(|| dimple::unlearn::unlearn(&net, &data, &[7], 1.0, None).expect("unlearned"))
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    gd_step,
+    certificate,
+    hard_margin_svm,
+    unlearn_one_point
+);
 criterion_main!(benches);

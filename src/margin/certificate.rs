@@ -136,18 +136,19 @@ fn homogeneity(model: &dyn Model) -> Result<u32> {
 
 /// Normalises θ by q_min^{1/L} and certifies the result. Fails if the model is not homogeneous
 /// or some margin is not positive (no normalisation exists).
+///
+/// The multiplier problem is solved once at θ and carried to θ̃ = θ/s, s = q_min^{1/L}, by the
+/// scale covariance λ(θ̃) = s^{−(2−L)}λ(θ), ε(θ̃) = ε(θ)/s, q(θ̃) = q(θ)/q_min (exact for the
+/// polished solution; `kkt.multipliers.solvers` gates it). With a box QP requested the
+/// certificate is computed at θ̃ directly, because the box bounds are not covariant.
 pub fn certify(model: &dyn Model, data: &Binary, opts: &CertifyOptions) -> Result<Certificate> {
     model.check_input(data.x())?;
     let l = homogeneity(model)?;
-    let q = model.forward(data.x()).component_mul(data.y());
-    let q_min = q.min();
-    if !(q_min > 0.0) {
-        let i = q.imin();
-        return Err(Error::assumption(
-            "positive margins",
-            format!("point {i} has margin y·N(x) = {q_min:.6e} ≤ 0; the model does not separate the data, so θ cannot be normalised to q_min = 1"),
-        ));
+    if opts.box_delta.is_none() {
+        return normalise(&certify_as_given(model, data, l, opts)?);
     }
+    let q = model.forward(data.x()).component_mul(data.y());
+    let q_min = positive_min(&q)?;
     let scale = q_min.powf(1.0 / l as f64);
     let mut normalised = model.boxed_clone();
     let theta = model.params() / scale;
@@ -156,6 +157,45 @@ pub fn certify(model: &dyn Model, data: &Binary, opts: &CertifyOptions) -> Resul
     c.q_min_raw = q_min;
     c.scale = scale;
     Ok(c)
+}
+
+fn positive_min(q: &DVector<f64>) -> Result<f64> {
+    let q_min = q.min();
+    if !(q_min > 0.0) {
+        let i = q.imin();
+        return Err(Error::assumption(
+            "positive margins",
+            format!("point {i} has margin y·N(x) = {q_min:.6e} ≤ 0; the model does not separate the data, so θ cannot be normalised to q_min = 1"),
+        ));
+    }
+    Ok(q_min)
+}
+
+/// The certificate at θ̃ = θ/q_min^{1/L} from one computed at θ (see [`certify`]).
+pub fn normalise(c: &Certificate) -> Result<Certificate> {
+    let q_min = positive_min(&c.margins)?;
+    let l = c.homogeneity as f64;
+    let s = q_min.powf(1.0 / l);
+    let lambda = &c.lambda * s.powf(l - 2.0);
+    let margins = &c.margins / q_min;
+    let (delta, delta_abs) = slackness(&lambda, &margins);
+    let theta_norm = c.theta_norm / s;
+    let eps = c.eps / s;
+    Ok(Certificate {
+        q_min_raw: q_min,
+        scale: c.scale * s,
+        theta_norm,
+        eps,
+        eps_rel: eps / theta_norm.max(f64::MIN_POSITIVE),
+        delta,
+        delta_abs,
+        tau: (1.0 - margins.min()).max(0.0),
+        lambda_sum: lambda.sum(),
+        box_eps: None,
+        lambda,
+        margins,
+        ..c.clone()
+    })
 }
 
 /// [`certify`] for callers that have already checked the input (the trajectory observer).

@@ -19,7 +19,7 @@ use crate::data::Binary;
 use crate::error::{Error, Result};
 use crate::loss::MarginLoss;
 use crate::margin::certificate::{
-    certify, certify_unnormalised, evaluate, Certificate, CertifyOptions,
+    certify, certify_unnormalised, evaluate, normalise, Certificate, CertifyOptions,
 };
 use crate::model::Model;
 use nalgebra::DVector;
@@ -178,8 +178,14 @@ pub fn unlearn(
     let mu = DVector::from_iterator(keep.len(), keep.iter().map(|&i| lam[i]));
     let with_certificate = triple(unlearned.as_ref(), &retained, &mu);
     let nnls = certify_unnormalised(unlearned.as_ref(), &retained, &CertifyOptions::default())?;
-    let with_nnls = triple(unlearned.as_ref(), &retained, &nnls.lambda);
-    let renormalised = certify(unlearned.as_ref(), &retained, &CertifyOptions::default())?;
+    let with_nnls = Triple {
+        eps: nnls.eps,
+        delta: nnls.delta,
+        delta_abs: nnls.delta_abs,
+        tau: nnls.tau,
+        eps_rel: nnls.eps_rel,
+    };
+    let renormalised = normalise(&nnls)?;
     let beta_star = forget
         .iter()
         .map(|&r| beta_star(lam[r], before.margins[r], MarginLoss::Logistic))

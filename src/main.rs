@@ -96,6 +96,10 @@ enum Command {
         /// Step as a fraction c of the theorem's step (θ' = θ − c·Σ λ_r g_r).
         #[arg(long, default_value_t = 1.0)]
         fraction: f64,
+        /// Where λ comes from: the NNLS certificate, or the training loss (λ_i ∝ |ℓ'(q_i)|,
+        /// logistic, scale fitted to θ̃).
+        #[arg(long, default_value = "certificate", value_parser = ["certificate", "loss"])]
+        multipliers: String,
         /// For a user's two-layer model: the initialisation to retrain from on the retained set.
         #[arg(long)]
         init: Option<PathBuf>,
@@ -365,6 +369,7 @@ struct UnlearnArgs<'a> {
     labels: Option<&'a Path>,
     forget: &'a [usize],
     fraction: f64,
+    loss_multipliers: bool,
     init: Option<&'a Path>,
     steps: usize,
     set: &'a [String],
@@ -471,7 +476,13 @@ fn cmd_unlearn(a: &UnlearnArgs<'_>) -> Result<(), Failure> {
         }
     };
     model.check_input(data.x())?;
-    let u = dimple::unlearn::unlearn(model.as_ref(), &data, a.forget, a.fraction, None)?;
+    dimple::unlearn::validate_forget(a.forget, data.n())?;
+    let lambda = if a.loss_multipliers {
+        Some(loss_multipliers(model.as_ref(), &data, dimple::loss::MarginLoss::Logistic)?.0)
+    } else {
+        None
+    };
+    let u = dimple::unlearn::unlearn(model.as_ref(), &data, a.forget, a.fraction, lambda.as_ref())?;
     // Retraining baseline.
     let keep: Vec<usize> = (0..data.n()).filter(|i| !a.forget.contains(i)).collect();
     let retained = data.subset(&keep);
@@ -501,8 +512,22 @@ fn cmd_unlearn(a: &UnlearnArgs<'_>) -> Result<(), Failure> {
             let qmin = keep.iter().map(|&i| q[i]).fold(f64::INFINITY, f64::min);
             a.forget.iter().map(|&f| q[f] / qmin).collect::<Vec<_>>()
         };
+        // Agreement on S_r: margins normalised by each model's retained q_min.
+        let normalised = |m: &dyn Model| {
+            let q = m.forward(retained.x()).component_mul(retained.y());
+            let qmin = q.min();
+            q / qmin
+        };
+        let qr = normalised(r.as_ref());
+        let gap = |m: &dyn Model| (normalised(m) - &qr).abs().mean();
+        let agree = |m: &dyn Model| {
+            let (a, b) = (m.forward(retained.x()), r.forward(retained.x()));
+            a.iter().zip(b.iter()).filter(|(x, y)| (**x > 0.0) == (**y > 0.0)).count() as f64 / retained.n() as f64
+        };
         serde_json::json!({
             "baseline": how,
+            "retained_prediction_agreement": {"original": agree(u.original.as_ref()), "unlearned": agree(u.model.as_ref())},
+            "retained_mean_normalised_margin_gap": {"original": gap(u.original.as_ref()), "unlearned": gap(u.model.as_ref())},
             "cos_original_retrained": cosine(u.original.params(), r.params()),
             "cos_unlearned_retrained": cosine(u.model.params(), r.params()),
             "forgotten_margin_over_qmin": {"original": margin(u.original.as_ref()), "unlearned": margin(u.model.as_ref()), "retrained": margin(r.as_ref())},
@@ -593,11 +618,13 @@ fn cmd_unlearn(a: &UnlearnArgs<'_>) -> Result<(), Failure> {
     ));
     match &comparison {
         Some(c) => emit(&format!(
-            "  retraining ({}): cos(θ, θ_ret) = {}  cos(θ', θ_ret) = {}  forgotten q_r/q_min: {}",
+            "  retraining ({}): cos(θ, θ_ret) = {}  cos(θ', θ_ret) = {}  forgotten q_r/q_min: {}\n  on S_r vs θ_ret: prediction agreement {}  mean |Δ normalised margin| {}",
             c["baseline"].as_str().unwrap_or(""),
             f(c["cos_original_retrained"].as_f64().unwrap_or(f64::NAN)),
             f(c["cos_unlearned_retrained"].as_f64().unwrap_or(f64::NAN)),
-            c["forgotten_margin_over_qmin"]
+            c["forgotten_margin_over_qmin"],
+            c["retained_prediction_agreement"],
+            c["retained_mean_normalised_margin_gap"]
         )),
         None => emit("  retraining: skipped (two-layer user model without --init)"),
     }
@@ -685,6 +712,7 @@ fn main() -> ExitCode {
             labels,
             forget,
             fraction,
+            multipliers,
             init,
             steps,
             set,
@@ -697,6 +725,7 @@ fn main() -> ExitCode {
             labels: labels.as_deref(),
             forget,
             fraction: *fraction,
+            loss_multipliers: multipliers == "loss",
             init: init.as_deref(),
             steps: *steps,
             set,

@@ -195,3 +195,54 @@ fn linear_lp_margins_agree_between_backends() {
         assert!(q.min() >= a.gamma * (1.0 - 1e-9));
     }
 }
+
+#[test]
+fn trajectory_records_margins_and_kkt_residuals() {
+    use dimple::loss::MarginLoss;
+    use dimple::train::{train, GdConfig, Trajectory};
+    // The kkt.smoothed_margin instance of seed 0 (test scale).
+    let data = dimple::checks::common::sphere_data(0, 5, 1000).expect("data");
+    let mut net = dimple::checks::common::init_two_layer(0, 1000, 8, 1e-4, false);
+    let lr = dimple::checks::common::two_layer_lr(&data);
+    let mut traj = Trajectory::new(100, MarginLoss::Logistic).with_kkt(&data);
+    train(
+        &mut net,
+        &data,
+        &GdConfig::new(lr, 1000, MarginLoss::Logistic),
+        &mut traj,
+    )
+    .expect("trained");
+    assert_eq!(traj.points.len(), 11);
+    let last = traj.points.last().expect("points");
+    assert!(
+        last.min_margin > 0.0 && last.loss < traj.points[0].loss,
+        "{:?}",
+        traj.points
+    );
+    // The smoothed margin never exceeds the normalised margin (the sandwich's upper side).
+    for p in traj
+        .points
+        .iter()
+        .filter(|p| p.loss < std::f64::consts::LN_2)
+    {
+        assert!(p.smoothed_margin <= p.normalized_margin * (1.0 + 1e-12));
+    }
+    let eps = last.kkt_eps.expect("certified once margins are positive");
+    assert!(eps >= 0.0 && eps.is_finite());
+}
+
+#[test]
+fn loss_implied_multipliers_are_a_valid_certificate() {
+    use dimple::margin::certificate::loss_multipliers;
+    let (data, _) = near_orthogonal::generate(&mut rng::seeded(5, 1), 6, 2000, Sampling::Gaussian)
+        .expect("data");
+    let s = svm::hard_margin(&data).expect("svm");
+    // A GD-like iterate: the SVM at a large scale, where |ℓ'(q_i)| concentrates on the support.
+    let lin = Linear::new(&s.w * 30.0);
+    let (lambda, eps) =
+        loss_multipliers(&lin, &data, dimple::loss::MarginLoss::Logistic).expect("multipliers");
+    assert!(lambda.iter().all(|&l| l >= 0.0));
+    let cert = certify(&lin, &data, &CertifyOptions::default()).expect("certificate");
+    // NNLS minimises ε, so the loss-implied ε can only be larger; it cannot exceed ‖θ̃‖.
+    assert!(eps >= cert.eps * (1.0 - 1e-9) && eps <= cert.theta_norm * (1.0 + 1e-12));
+}

@@ -57,6 +57,11 @@ proptest! {
         let jac = net.jacobian(&x);
         let g = &jac * jac.transpose();
         prop_assert!((net.gram(&x) - &g).norm() <= 1e-12 * g.norm().max(1.0));
+        let (out, gram, jtheta) = net.kkt_parts(&x);
+        prop_assert_eq!(out, net.forward(&x));
+        prop_assert!((gram - &g).norm() <= 1e-12 * g.norm().max(1.0));
+        let jt = net.jvp(&x, net.params());
+        prop_assert!((jtheta - &jt).norm() <= 1e-12 * jt.norm().max(1.0));
         let c = DVector::from_fn(x.nrows(), |i, _| (i as f64) - 1.5);
         prop_assert!((net.vjp(&x, &c) - jac.tr_mul(&c)).norm() <= 1e-12 * (jac.norm() * c.norm()).max(1.0));
     }

@@ -49,8 +49,9 @@ impl Mixture {
         let mut y = DVector::zeros(n);
         for i in 0..n {
             let yt = rng::sign(rng);
-            let xi = &self.mu * yt + rng::gaussian_vector(rng, d, self.sigma);
-            x.row_mut(i).copy_from(&xi.transpose());
+            for k in 0..d {
+                x[(i, k)] = self.mu[k] * yt + self.sigma * rng::normal(rng);
+            }
             let flip = self.label_noise > 0.0 && rng::uniform(rng) < self.label_noise;
             y[i] = if flip { -yt } else { yt };
         }

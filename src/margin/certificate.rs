@@ -89,15 +89,17 @@ pub struct KktSystem {
 /// Builds K, b and q for `model` on `data` (shapes must already be checked).
 pub fn kkt_system(model: &dyn Model, data: &Binary) -> KktSystem {
     let y = data.y();
-    let q = model.forward(data.x()).component_mul(y);
-    let mut k = model.gram(data.x());
+    let (out, mut k, jtheta) = model.kkt_parts(data.x());
     for i in 0..k.nrows() {
         for j in 0..k.ncols() {
             k[(i, j)] *= y[i] * y[j];
         }
     }
-    let b = model.jvp(data.x(), model.params()).component_mul(y);
-    KktSystem { k, b, q }
+    KktSystem {
+        k,
+        b: jtheta.component_mul(y),
+        q: out.component_mul(y),
+    }
 }
 
 /// The residual θ − Σ_i λ_i g_i.

@@ -10,8 +10,10 @@
 //! The exact (ε, δ) trade-off is the box QP ε*(δ₀) = min ‖θ − Σλ_i g_i‖ subject to
 //! 0 ≤ λ_i ≤ δ₀/(q_i − 1) where q_i > 1 (no upper bound where q_i ≤ 1).
 //!
-//! [`lawson_hanson`] is the independent active-set solver (the `nnls` crate) used as a
-//! cross-check.
+//! [`nnls_qp`] first tries the active-set route ([`active_set`]: the crossover from K⁻¹b, then
+//! Lawson–Hanson on the Cholesky factor), whose answer is accepted only if it satisfies the NNLS
+//! optimality conditions, and otherwise solves the QP with Clarabel ([`nnls_qp_interior`]).
+//! [`lawson_hanson`] on the tall matrix [g_i] (the `nnls` crate) is the independent cross-check.
 
 use super::qp::{self, Cone, QpStatus};
 use crate::error::{Error, Result};
@@ -75,8 +77,46 @@ fn validate(k: &DMatrix<f64>, b: &DVector<f64>) -> Result<()> {
     crate::error::ensure_finite("linear term", b.as_slice())
 }
 
-/// Solves min_{λ≥0} ½λᵀKλ − bᵀλ and polishes the result.
+/// Solves min_{λ≥0} ½λᵀKλ − bᵀλ: by the active-set route when K is positive definite and the
+/// result passes the NNLS optimality conditions (see [`active_set`]), otherwise by Clarabel's
+/// interior point followed by the polish.
 pub fn nnls_qp(k: &DMatrix<f64>, b: &DVector<f64>) -> Result<Multipliers> {
+    validate(k, b)?;
+    match active_set(k, b) {
+        Some(m) => Ok(m),
+        None => nnls_qp_interior(k, b),
+    }
+}
+
+/// The active-set route for positive-definite K: the crossover [`polish`] started from the
+/// unconstrained solution K⁻¹b (exact in one solve when every multiplier is positive); if that
+/// does not settle, Lawson–Hanson on the Cholesky factor (½λᵀKλ − bᵀλ = ½‖Lᵀλ − L⁻¹b‖² + const)
+/// followed by the polish. `None` when K is not positive definite or nothing is certified.
+pub fn active_set(k: &DMatrix<f64>, b: &DVector<f64>) -> Option<Multipliers> {
+    let ch = k.clone().cholesky()?;
+    let start = ch.solve(b).map(|v| v.max(0.0));
+    let done = |raw: DVector<f64>, lambda| {
+        Some(Multipliers {
+            method: Method::ActiveSet,
+            raw,
+            lambda,
+            polished: true,
+            status: QpStatus::Solved,
+            iterations: 0,
+        })
+    };
+    if let Some(lambda) = polish(k, b, &start) {
+        return done(start, lambda);
+    }
+    let l = ch.l();
+    let rhs = l.solve_lower_triangular(b)?;
+    let raw = lawson_hanson(&l.transpose(), &rhs).ok()?;
+    let lambda = polish(k, b, &raw)?;
+    done(raw, lambda)
+}
+
+/// Solves min_{λ≥0} ½λᵀKλ − bᵀλ with Clarabel's interior point, then polishes the result.
+pub fn nnls_qp_interior(k: &DMatrix<f64>, b: &DVector<f64>) -> Result<Multipliers> {
     validate(k, b)?;
     let n = b.len();
     let q: Vec<f64> = b.iter().map(|v| -v).collect();

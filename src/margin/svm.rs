@@ -13,7 +13,7 @@
 //! point at n = 200). Both paths end in the same polish, whose acceptance certifies the NNLS
 //! optimality conditions; if the active set is not accepted, the interior point is used.
 
-use super::multipliers::{lawson_hanson, nnls_qp, polish, Method, Multipliers};
+use super::multipliers::{self, Multipliers};
 use super::qp::{self, Cone, QpStatus};
 use crate::data::Binary;
 use crate::error::{Error, Result};
@@ -57,43 +57,13 @@ pub fn hard_margin(data: &Binary) -> Result<Svm> {
     hard_margin_with(data, DualSolver::ActiveSet)
 }
 
-/// Active-set solution: first the crossover polish started from the unconstrained solution
-/// G⁻¹1 (exact in one solve when every point is a support vector, as under (A3)); if that does
-/// not settle, Lawson–Hanson on the Cholesky factor followed by the polish.
-fn active_set(gram: &DMatrix<f64>, ones: &DVector<f64>) -> Option<Multipliers> {
-    let ch = gram.clone().cholesky()?;
-    let full = ch.solve(ones).map(|v| v.max(0.0));
-    if let Some(lambda) = polish(gram, ones, &full) {
-        return Some(Multipliers {
-            method: Method::ActiveSet,
-            raw: full,
-            lambda,
-            polished: true,
-            status: QpStatus::Solved,
-            iterations: 0,
-        });
-    }
-    let l = ch.l();
-    let rhs = l.solve_lower_triangular(ones)?;
-    let raw = lawson_hanson(&l.transpose(), &rhs).ok()?;
-    let lambda = polish(gram, ones, &raw)?;
-    Some(Multipliers {
-        method: Method::ActiveSet,
-        raw,
-        lambda,
-        polished: true,
-        status: QpStatus::Solved,
-        iterations: 0,
-    })
-}
-
 /// Solves the dual with the chosen algorithm.
 pub fn hard_margin_with(data: &Binary, solver: DualSolver) -> Result<Svm> {
     let sx = data.signed_x();
     let gram = gram_rows(&sx);
     let ones = DVector::from_element(data.n(), 1.0);
     if solver == DualSolver::ActiveSet {
-        if let Some(multipliers) = active_set(&gram, &ones) {
+        if let Some(multipliers) = multipliers::active_set(&gram, &ones) {
             let w = mul_vec(&sx, Op::T, &multipliers.lambda);
             return Ok(Svm {
                 w,
@@ -102,7 +72,7 @@ pub fn hard_margin_with(data: &Binary, solver: DualSolver) -> Result<Svm> {
             });
         }
     }
-    let multipliers = nnls_qp(&gram, &ones).map_err(|e| match e {
+    let multipliers = multipliers::nnls_qp_interior(&gram, &ones).map_err(|e| match e {
         Error::Solver(msg) => Error::solver(format!(
             "hard-margin SVM ({msg}); are the data separable through the origin?"
         )),

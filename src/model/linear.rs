@@ -54,6 +54,11 @@ impl Model for Linear {
     fn gram(&self, x: &DMatrix<f64>) -> DMatrix<f64> {
         gram_rows(x)
     }
+    fn kkt_parts(&self, x: &DMatrix<f64>) -> (DVector<f64>, DMatrix<f64>, DVector<f64>) {
+        // Jθ = Xw = N for a linear model: one pass over X serves both.
+        let out = self.forward(x);
+        (out.clone(), gram_rows(x), out)
+    }
     fn input_grad(&self, x: &DMatrix<f64>) -> DMatrix<f64> {
         DMatrix::from_fn(x.nrows(), self.w.len(), |_, k| self.w[k])
     }

@@ -85,6 +85,11 @@ pub trait Model: Send + Sync {
     fn gram(&self, x: &DMatrix<f64>) -> DMatrix<f64> {
         crate::linalg::gram_rows(&self.jacobian(x))
     }
+    /// The outputs N(x_i), the Gram matrix J Jᵀ and J θ in one call (the pieces of the KKT
+    /// multiplier problem). Models override this to share one forward pass.
+    fn kkt_parts(&self, x: &DMatrix<f64>) -> (DVector<f64>, DMatrix<f64>, DVector<f64>) {
+        (self.forward(x), self.gram(x), self.jvp(x, self.params()))
+    }
     /// ∇_x N(x_i; θ) for every row, n × d.
     fn input_grad(&self, x: &DMatrix<f64>) -> DMatrix<f64>;
     /// A boxed copy.

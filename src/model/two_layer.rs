@@ -366,19 +366,24 @@ impl Model for TwoLayer {
         }
         jac
     }
+    fn kkt_parts(&self, x: &DMatrix<f64>) -> (DVector<f64>, DMatrix<f64>, DVector<f64>) {
+        // One pre-activation product serves all three: with u = θ, the W and b parts of Jθ are
+        // Σ_j v_j σ'(p_ij)(⟨w_j, x_i⟩ + b_j) = Σ_j (A_v)_ij p_ij, and the v part is (S v)_i.
+        let p = self.preact(x);
+        let av = self.gated_v(&p);
+        let s = p.map(|z| self.act.value(z));
+        let v = DVector::from_column_slice(self.v());
+        let out = &s * &v;
+        let mut jtheta = DVector::from_fn(x.nrows(), |i, _| av.row(i).dot(&p.row(i)));
+        if self.trained_output() {
+            jtheta += &out;
+        }
+        (out, self.gram_from(x, &p, &av), jtheta)
+    }
     fn gram(&self, x: &DMatrix<f64>) -> DMatrix<f64> {
         let p = self.preact(x);
         let av = self.gated_v(&p);
-        let ga = gram_rows(&av);
-        let gx = gram_rows(x);
-        let mut k = gx.component_mul(&ga);
-        if self.bias {
-            k += &ga;
-        }
-        if self.trained_output() {
-            k += gram_rows(&p.map(|z| self.act.value(z)));
-        }
-        k
+        self.gram_from(x, &p, &av)
     }
     fn input_grad(&self, x: &DMatrix<f64>) -> DMatrix<f64> {
         let av = self.gated_v(&self.preact(x));
@@ -389,5 +394,21 @@ impl Model for TwoLayer {
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+}
+
+impl TwoLayer {
+    /// J Jᵀ from the pre-activations and A_v (see the module documentation).
+    fn gram_from(&self, x: &DMatrix<f64>, p: &DMatrix<f64>, av: &DMatrix<f64>) -> DMatrix<f64> {
+        let ga = gram_rows(av);
+        let gx = gram_rows(x);
+        let mut k = gx.component_mul(&ga);
+        if self.bias {
+            k += &ga;
+        }
+        if self.trained_output() {
+            k += gram_rows(&p.map(|z| self.act.value(z)));
+        }
+        k
     }
 }

@@ -7,7 +7,7 @@ use crate::data::near_orthogonal::{self, Sampling};
 use crate::data::Binary;
 use crate::error::Result;
 use crate::margin::certificate::{kkt_system, residual};
-use crate::margin::multipliers::{lawson_hanson, nnls_qp, optimality};
+use crate::margin::multipliers::{lawson_hanson, nnls_qp_interior, optimality};
 use crate::model::{Linear, Model};
 use crate::rng::{self, stream};
 use crate::theory::Kind;
@@ -36,7 +36,7 @@ fn max(a: f64, b: f64) -> f64 {
 fn measure(model: &dyn Model, data: &Binary) -> Result<Worst> {
     let l = model.homogeneity().unwrap_or(1) as f64;
     let sys = kkt_system(model, data);
-    let mult = nnls_qp(&sys.k, &sys.b)?;
+    let mult = nnls_qp_interior(&sys.k, &sys.b)?;
     // Lawson–Hanson on G = [g_i] (p × n), g_i = y_i ∇_θ N(x_i).
     let mut g: DMatrix<f64> = model.jacobian(data.x()).transpose();
     for (i, mut c) in g.column_iter_mut().enumerate() {
@@ -71,7 +71,7 @@ fn measure(model: &dyn Model, data: &Binary) -> Result<Worst> {
         let mut scaled = model.boxed_clone();
         scaled.set_params(&(model.params() * c))?;
         let s2 = kkt_system(scaled.as_ref(), data);
-        let m2 = nnls_qp(&s2.k, &s2.b)?;
+        let m2 = nnls_qp_interior(&s2.k, &s2.b)?;
         let want = &mult.lambda * c.powf(2.0 - l);
         let lam_err = (&m2.lambda - &want).norm() / want.norm().max(f64::MIN_POSITIVE);
         let eps_err = (residual(scaled.as_ref(), data, &m2.lambda).norm() - c * eps).abs()

@@ -38,8 +38,23 @@ fn run_seed(seed: u64, n: usize, d: usize, mu2: f64, n_test: usize) -> Result<Se
     let keep: Vec<usize> = (0..n).filter(|&i| i != r).collect();
     let wp = &s.w - data.row(r) * (lam[r] * data.y()[r]);
     let wstar = svm::hard_margin(&data.subset(&keep))?.w;
-    // Monte Carlo against the exact formula err(w) = Φ̄(⟨w, μ⟩/(σ‖w‖)).
-    let test = mix.sample(&mut rng::seeded(seed, stream::TEST), n_test)?;
+    // Monte Carlo against the exact formula err(w) = Φ̄(⟨w, μ⟩/(σ‖w‖)); test points are drawn in
+    // chunks so that memory stays at chunk × d whatever n_test is.
+    let models = [&s.w, &wp, &wstar];
+    let mut wrong_count = [0usize; 3];
+    let mut rt = rng::seeded(seed, stream::TEST);
+    let mut left = n_test;
+    while left > 0 {
+        let chunk = left.min(256);
+        let test = mix.sample(&mut rt, chunk)?;
+        for (k, w) in models.iter().enumerate() {
+            let q = Linear::new((*w).clone())
+                .forward(test.x())
+                .component_mul(test.y());
+            wrong_count[k] += q.iter().filter(|&&v| v <= 0.0).count();
+        }
+        left -= chunk;
+    }
     let nt = n_test as f64;
     let mut mc_z: f64 = 0.0;
     let mut control_z = f64::INFINITY;
@@ -48,11 +63,8 @@ fn run_seed(seed: u64, n: usize, d: usize, mu2: f64, n_test: usize) -> Result<Se
         ..mix.clone()
     };
     let mut errs = [0.0; 3];
-    for (k, w) in [&s.w, &wp, &wstar].into_iter().enumerate() {
-        let q = Linear::new(w.clone())
-            .forward(test.x())
-            .component_mul(test.y());
-        let emp = q.iter().filter(|&&v| v <= 0.0).count() as f64 / nt;
+    for (k, w) in models.into_iter().enumerate() {
+        let emp = wrong_count[k] as f64 / nt;
         let z = |p: f64| {
             let se = (p * (1.0 - p) / nt).sqrt();
             if se > 0.0 {

@@ -98,10 +98,7 @@ fn run_seed(seed: u64, n: usize, d: usize, size: usize, m: usize, mu2: f64) -> R
         let q = f.net.forward(f.data.x()).component_mul(f.data.y());
         let q1 = w1.forward(f.data.x()).component_mul(f.data.y());
         let lf = DVector::from_iterator(size, fset.iter().map(|&r| f.lambda[r]));
-        let phi_h = (0..n)
-            .flat_map(|i| (0..n).filter(move |&k| k != i).map(move |k| (i, k)))
-            .map(|(i, k)| f.h[(i, k)].abs())
-            .fold(0.0, f64::max);
+        let phi_h = crate::data::spread::Spread::of_gram(&f.h, 1.0).phi;
         for &i in &keep {
             let predicted: f64 = fset
                 .iter()

@@ -37,10 +37,7 @@ fn run_seed(seed: u64, n: usize, d: usize, m: usize, mu2: f64) -> Result<Option<
     let q = f.net.forward(f.data.x()).component_mul(f.data.y());
     let q1 = w1.forward(f.data.x()).component_mul(f.data.y());
     let (big_l, lr) = (lam.max(), lam[r]);
-    let phi_h = (0..n)
-        .flat_map(|i| (0..n).filter(move |&k| k != i).map(move |k| (i, k)))
-        .map(|(i, k)| f.h[(i, k)].abs())
-        .fold(0.0, f64::max);
+    let phi_h = crate::data::spread::Spread::of_gram(&f.h, 1.0).phi;
     let tr = triple(&w1, &retained, &mu);
     let norm = f.net.params().norm();
     let half = two_layer_step(&f.net, &f.data, lam, &[r], 0.5)?;

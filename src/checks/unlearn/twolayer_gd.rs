@@ -54,10 +54,7 @@ fn run_seed(seed: u64, n: usize, d: usize, m: usize, steps: usize) -> Result<See
         .map(|j| t.net.v()[j].powi(2))
         .sum();
     let xr = t.data.row(r);
-    let phi = (0..n)
-        .flat_map(|i| (0..n).filter(move |&k| k != i).map(move |k| (i, k)))
-        .map(|(i, k)| t.data.row(i).dot(&t.data.row(k)).abs())
-        .fold(0.0, f64::max);
+    let phi = crate::data::spread::Spread::of_rows(t.data.x(), 1.0).phi;
     let (mut fine, mut coarse): (f64, f64) = (0.0, 0.0);
     for &i in &keep {
         let dq = (q1[i] - q[i]).abs();

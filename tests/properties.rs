@@ -251,3 +251,31 @@ fn loss_implied_multipliers_are_a_valid_certificate() {
     // NNLS minimises ε, so the loss-implied ε can only be larger; it cannot exceed ‖θ̃‖.
     assert!(eps >= cert.eps * (1.0 - 1e-9) && eps <= cert.theta_norm * (1.0 + 1e-12));
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// The explicit step θ + β∇_θℓ(y_r N(x_r)) with β = β* = λ_r/|ℓ'(q_r)| is the step
+    /// θ − λ_r g_r, for both losses, on linear and two-layer models (fixed or trained output).
+    #[test]
+    fn beta_star_step_equals_the_multiplier_step(seed in 0u64..10_000, kind in 0usize..3, exponential: bool) {
+        use dimple::loss::MarginLoss;
+        use dimple::unlearn::{beta_star, ga_step, ga_step_beta};
+        let (d, n) = (10, 4);
+        let model: Box<dyn Model> = match kind {
+            0 => Box::new(Linear::new(rng::gaussian_vector(&mut rng::seeded(seed, 2), d, 1.0))),
+            k => Box::new(two_layer(seed, d, 4, false, false, k == 2)),
+        };
+        let x = points(seed, n, d);
+        let out = model.forward(&x);
+        prop_assume!(out.iter().all(|v| v.abs() > 1e-3 && v.abs() < 20.0));
+        let data = Binary::new(x, out.map(f64::signum)).expect("valid");
+        let lambda = DVector::from_fn(n, |i, _| 0.5 + i as f64);
+        let loss = if exponential { MarginLoss::Exponential } else { MarginLoss::Logistic };
+        let r = (seed % n as u64) as usize;
+        let q_r = out[r].abs();
+        let a = ga_step(model.as_ref(), &data, &lambda, &[r], 1.0).expect("step");
+        let b = ga_step_beta(model.as_ref(), &data, r, beta_star(lambda[r], q_r, loss), loss).expect("step");
+        prop_assert!((a.params() - b.params()).norm() <= 1e-10 * a.params().norm());
+    }
+}

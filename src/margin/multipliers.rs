@@ -13,7 +13,7 @@
 //! [`nnls_qp`] first tries the active-set route ([`active_set`]: the crossover from K⁻¹b, then
 //! Lawson–Hanson on the Cholesky factor), whose answer is accepted only if it satisfies the NNLS
 //! optimality conditions, and otherwise solves the QP with Clarabel ([`nnls_qp_interior`]).
-//! [`lawson_hanson`] on the tall matrix [g_i] (the `nnls` crate) is the independent cross-check.
+//! [`lawson_hanson`] on the tall matrix \[g_i\] (the `nnls` crate) is the independent cross-check.
 
 use super::qp::{self, Cone, QpStatus};
 use crate::error::{Error, Result};

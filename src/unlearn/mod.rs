@@ -3,12 +3,12 @@
 //! The step on a forget set F is A_GA(θ) = θ + Σ_{r∈F} β_r ∇_θ ℓ(y_r N(x_r; θ)). Since
 //! ∇_θ ℓ(q_r) = ℓ'(q_r)·g_r with g_r = y_r∇_θ N(x_r) and ℓ' < 0, the step size
 //! β*_r = λ_r/|ℓ'(q_r)| gives θ − λ_r g_r, which removes exactly the r-th term of the stationarity
-//! sum θ = Σ λ_i g_i [derived]. The step is implemented as θ' = θ − c·Σ_{r∈F} λ_r g_r (c = 1 is the
+//! sum θ = Σ λ_i g_i \[derived\]. The step is implemented as θ' = θ − c·Σ_{r∈F} λ_r g_r (c = 1 is the
 //! theorem's step, c the Figure-1 fraction) and β* itself is never formed: |ℓ'(q_r)| underflows at
 //! large margins. The step commutes with rescaling, so the pipeline is: train; rescale to the KKT
 //! scale θ ← θ/q_min^{1/L}; multipliers λ by NNLS on S; GA; measure on S_r = S ∖ F.
 //!
-//! The (ε, δ, τ) criterion on S_r as this suite formalises it [derived; the paper's exact
+//! The (ε, δ, τ) criterion on S_r as this suite formalises it \[derived; the paper's exact
 //! definition is not confirmed]: for multipliers μ ≥ 0 on S_r,
 //! ε = ‖θ' − Σ_{i∈S_r} μ_i∇_θ q_i(θ')‖, δ = max_{i∈S_r} μ_i(q_i(θ') − 1) and
 //! τ = max(0, 1 − min_{i∈S_r} q_i(θ')).

@@ -105,7 +105,9 @@ pub fn kkt_system(model: &dyn Model, data: &Binary) -> KktSystem {
 /// The residual θ − Σ_i λ_i g_i.
 pub fn residual(model: &dyn Model, data: &Binary, lambda: &DVector<f64>) -> DVector<f64> {
     let c = lambda.component_mul(data.y());
-    model.params() - model.vjp(data.x(), &c)
+    let mut r = model.vjp(data.x(), &c);
+    r.axpy(1.0, model.params(), -1.0); // r = θ − Jᵀc without a second buffer
+    r
 }
 
 /// ε, δ = max λ_i(q_i − 1), max λ_i|q_i − 1| and τ for given multipliers at the model's θ

@@ -73,8 +73,9 @@ pub fn ga_step(
         forget.iter().map(|&r| lambda[r] * data.y()[r]),
     );
     let step = model.vjp(sub.x(), &coef);
+    crate::error::ensure_finite("gradient-ascent step", step.as_slice())?;
     let mut out = model.boxed_clone();
-    out.set_params(&(model.params() - step * c))?;
+    out.params_mut().axpy(-c, &step, 1.0);
     Ok(out)
 }
 
@@ -176,8 +177,12 @@ pub fn unlearn(
     let keep: Vec<usize> = (0..data.n()).filter(|i| !forget.contains(i)).collect();
     let retained = data.subset(&keep);
     let mu = DVector::from_iterator(keep.len(), keep.iter().map(|&i| lam[i]));
-    let with_certificate = triple(unlearned.as_ref(), &retained, &mu);
-    let nnls = certify_unnormalised(unlearned.as_ref(), &retained, &CertifyOptions::default())?;
+    // The two measurements on S_r are independent: run them side by side.
+    let (with_certificate, nnls) = rayon::join(
+        || triple(unlearned.as_ref(), &retained, &mu),
+        || certify_unnormalised(unlearned.as_ref(), &retained, &CertifyOptions::default()),
+    );
+    let nnls = nnls?;
     let with_nnls = Triple {
         eps: nnls.eps,
         delta: nnls.delta,

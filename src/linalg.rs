@@ -306,11 +306,6 @@ pub fn lambda_max_sym(a: &DMatrix<f64>) -> f64 {
         .fold(f64::NEG_INFINITY, f64::max)
 }
 
-/// Relative difference ‖a − b‖ / max(‖b‖, floor).
-pub fn rel_diff(a: &DVector<f64>, b: &DVector<f64>, floor: f64) -> f64 {
-    (a - b).norm() / b.norm().max(floor)
-}
-
 /// Cosine of the angle between two vectors (0 if either is zero).
 pub fn cosine(a: &DVector<f64>, b: &DVector<f64>) -> f64 {
     let d = a.norm() * b.norm();

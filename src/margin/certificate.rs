@@ -202,11 +202,6 @@ pub fn normalise(c: &Certificate) -> Result<Certificate> {
     })
 }
 
-/// [`certify`] for callers that have already checked the input (the trajectory observer).
-pub fn certify_at(model: &dyn Model, data: &Binary, opts: &CertifyOptions) -> Result<Certificate> {
-    certify(model, data, opts)
-}
-
 /// Certifies θ exactly as given (no normalisation): τ then measures infeasibility.
 pub fn certify_unnormalised(
     model: &dyn Model,

@@ -7,7 +7,7 @@
 use super::StepState;
 use crate::error::Result;
 use crate::loss::MarginLoss;
-use crate::margin::certificate::{certify_at, CertifyOptions};
+use crate::margin::certificate::{certify, CertifyOptions};
 use crate::model::Model;
 use serde::Serialize;
 
@@ -104,7 +104,7 @@ impl Observer for Trajectory<'_> {
         };
         let (mut kkt_eps, mut kkt_delta) = (None, None);
         if let (Some(data), true) = (self.kkt, q_min > 0.0) {
-            let c = certify_at(model, data, &CertifyOptions::default())?;
+            let c = certify(model, data, &CertifyOptions::default())?;
             kkt_eps = Some(c.eps);
             kkt_delta = Some(c.delta);
         }

@@ -77,12 +77,6 @@ pub fn mean_se(v: &[f64]) -> (f64, f64) {
     (m, (var / n).sqrt())
 }
 
-/// Sample variance (n − 1 denominator).
-pub fn variance(v: &[f64]) -> f64 {
-    let (m, _) = mean_se(v);
-    v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() as f64 - 1.0)
-}
-
 /// The empirical q-quantile (linear interpolation between order statistics).
 pub fn quantile(v: &[f64], q: f64) -> f64 {
     if v.is_empty() {

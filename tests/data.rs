@@ -65,3 +65,49 @@ fn clusters_are_balanced_and_clamped() {
     assert!(data.x().iter().all(|&v| (0.0..=1.0).contains(&v)));
     assert!((0..10).all(|k| data.y().iter().filter(|&&y| y == k).count() == 10));
 }
+
+#[test]
+fn mlp_trained_by_cross_entropy_separates_clusters() {
+    use dimple::model::{Activation, Mlp};
+    use dimple::train::classifier::{accuracy, train_classifier, ClassifierGd};
+    let c = Clusters::random(&mut rng::seeded(3, 1), 4, 10, 0.05, true).expect("valid");
+    let data = c.sample(&mut rng::seeded(3, 2), 200).expect("sample");
+    let mut net = Mlp::init(
+        &mut rng::seeded(3, 3),
+        vec![10, 32, 4],
+        Activation::Relu,
+        1.0,
+    )
+    .expect("valid");
+    let before = accuracy(&net, &data);
+    let report = train_classifier(
+        &mut net,
+        &data,
+        &ClassifierGd {
+            lr: 0.5,
+            steps: 300,
+            weight_decay: 0.0,
+        },
+    )
+    .expect("trained");
+    assert!(
+        report.accuracy > 0.95 && report.accuracy > before,
+        "{before} → {report:?}"
+    );
+    assert!(report.loss.is_finite());
+    // Mismatched data are refused, not a panic.
+    let wrong = Clusters::random(&mut rng::seeded(3, 4), 4, 7, 0.05, true)
+        .expect("valid")
+        .sample(&mut rng::seeded(3, 5), 8)
+        .expect("sample");
+    assert!(train_classifier(
+        &mut net,
+        &wrong,
+        &ClassifierGd {
+            lr: 0.5,
+            steps: 1,
+            weight_decay: 0.0
+        }
+    )
+    .is_err());
+}

@@ -95,6 +95,21 @@ pub fn run(check: &dyn Check, theory: &Theory, cfg: &RunConfig) -> Result<Eviden
     check.run(&ctx)
 }
 
+/// Extremes of a stream of measurements: `max_f` is −∞ and `min_f` is +∞ for an empty stream
+/// (so an empty set of instances never passes a `≥` gate or a `≤` gate on a minimum by accident).
+pub trait Extremes: Iterator<Item = f64> + Sized {
+    /// The largest value.
+    fn max_f(self) -> f64 {
+        self.fold(f64::NEG_INFINITY, f64::max)
+    }
+    /// The smallest value.
+    fn min_f(self) -> f64 {
+        self.fold(f64::INFINITY, f64::min)
+    }
+}
+
+impl<I: Iterator<Item = f64>> Extremes for I {}
+
 /// Maps `f` over seeds 0..n in parallel, keeping the seed order (so the result is the same as a
 /// serial run whatever the thread count).
 pub fn over_seeds<T: Send>(n: usize, f: impl Fn(u64) -> Result<T> + Sync + Send) -> Result<Vec<T>> {

@@ -1,6 +1,6 @@
 //! `kkt.certificate.fixture`: exact KKT points built by construction certify with ε ≈ 0.
 
-use crate::check::{over_seeds, Check, Ctx, Evidence};
+use crate::check::{over_seeds, Check, Ctx, Evidence, Extremes};
 use crate::data::near_orthogonal::{self, Sampling};
 use crate::error::Result;
 use crate::margin::certificate::{certify, Certificate, CertifyOptions};
@@ -135,9 +135,7 @@ impl Check for CertificateFixture {
             .ge(
                 format!("control: {name} perturbed by 1e−3·‖θ‖, ε/‖θ̃‖"),
                 Kind::Control,
-                cs.iter()
-                    .map(|c| c.control_eps_rel)
-                    .fold(f64::INFINITY, f64::min),
+                cs.iter().map(|c| c.control_eps_rel).min_f(),
                 1e-6,
             );
         }

@@ -1,6 +1,6 @@
 //! `kkt.euler`: Euler's identity ⟨∇_θ N, θ⟩ = L·N and finite-difference gradients.
 
-use crate::check::{over_seeds, Check, Ctx, Evidence};
+use crate::check::{over_seeds, Check, Ctx, Evidence, Extremes};
 use crate::data::near_orthogonal::{sample_points, Sampling};
 use crate::error::Result;
 use crate::linalg::mul;
@@ -195,7 +195,7 @@ impl Check for Euler {
         ev.ge(
             "control: Euler error over W of a net with fixed biases (not homogeneous)",
             Kind::Control,
-            res.iter().map(|r| r.control).fold(f64::INFINITY, f64::min),
+            res.iter().map(|r| r.control).min_f(),
             1e-3,
         );
         ev.stat(

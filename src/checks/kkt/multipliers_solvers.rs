@@ -1,7 +1,7 @@
 //! `kkt.multipliers.solvers`: Clarabel's multipliers against Lawson–Hanson, NNLS optimality,
 //! scale covariance and Euler's identity b = L·q.
 
-use crate::check::{over_seeds, Check, Ctx, Evidence};
+use crate::check::{over_seeds, Check, Ctx, Evidence, Extremes};
 use crate::checks::common::train_two_layer;
 use crate::data::near_orthogonal::{self, Sampling};
 use crate::data::Binary;
@@ -156,7 +156,7 @@ impl Check for MultipliersSolvers {
         .ge(
             "control: covariance error when L is claimed one too high",
             Kind::Control,
-            all.iter().map(|w| w.control).fold(f64::INFINITY, f64::min),
+            all.iter().map(|w| w.control).min_f(),
             1e-3,
         );
         let unpolished: usize = all.iter().map(|w| w.unpolished).sum();

@@ -1,7 +1,7 @@
 //! `kkt.smoothed_margin`: along GD on a homogeneous net, once Σℓ < log 2, the smoothed margin
 //! γ̃ never decreases and stays within the sandwich of kkt.md §4 (Lyu & Li 2020).
 
-use crate::check::{over_seeds, Check, Ctx, Evidence};
+use crate::check::{over_seeds, Check, Ctx, Evidence, Extremes};
 use crate::checks::common::{init_two_layer, sphere_data, train_two_layer, two_layer_lr};
 use crate::error::Result;
 use crate::loss::MarginLoss;
@@ -170,15 +170,11 @@ impl Check for SmoothedMargin {
         );
         ev.stat(
             "V1 largest relative decrease",
-            v1.iter()
-                .map(|p| p.worst_decrease)
-                .fold(f64::NEG_INFINITY, f64::max),
+            v1.iter().map(|p| p.worst_decrease).max_f(),
         );
         ev.stat(
             "V2 largest relative decrease",
-            v2.iter()
-                .map(|p| p.worst_decrease)
-                .fold(f64::NEG_INFINITY, f64::max),
+            v2.iter().map(|p| p.worst_decrease).max_f(),
         );
         ev.stat("V1 observed steps (total)", sum(&v1, |p| p.observed));
         Ok(ev)

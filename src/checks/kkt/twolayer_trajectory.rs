@@ -1,7 +1,7 @@
 //! `kkt.twolayer.trajectory` (probe): along GD on V1, the normalised parameters are
 //! (ε_t, δ_t)-approximate KKT points with ε_t → 0 (Lyu & Li 2020); measured at three checkpoints.
 
-use crate::check::{over_seeds, Check, Ctx, Evidence};
+use crate::check::{over_seeds, Check, Ctx, Evidence, Extremes};
 use crate::checks::common::{init_two_layer, sphere_data, two_layer_lr};
 use crate::error::Result;
 use crate::loss::MarginLoss;
@@ -90,20 +90,14 @@ impl Check for TwolayerTrajectory {
         .ge(
             "control: θ + random ½‖θ‖ perturbation, ε_rel",
             Kind::Control,
-            paths
-                .iter()
-                .map(|s| s.control_eps_rel)
-                .fold(f64::INFINITY, f64::min),
+            paths.iter().map(|s| s.control_eps_rel).min_f(),
             0.3,
         );
         for (k, t) in ts.iter().enumerate() {
             let e: Vec<f64> = paths.iter().map(|s| s.eps_rel[k]).collect();
             let dl: Vec<f64> = paths.iter().map(|s| s.delta[k]).collect();
             ev.stat(format!("median ε_rel at T = {t}"), crate::stats::median(&e));
-            ev.stat(
-                format!("max δ at T = {t}"),
-                dl.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
-            );
+            ev.stat(format!("max δ at T = {t}"), dl.iter().cloned().max_f());
         }
         let monotone = paths
             .iter()

@@ -3,7 +3,7 @@
 //! fraction p of the seeds (unlearn.md §3–§4).
 
 use super::instances::{linear_step, restrict, LinearDraw};
-use crate::check::{over_seeds, Check, Ctx, Evidence};
+use crate::check::{over_seeds, Check, Ctx, Evidence, Extremes};
 use crate::data::near_orthogonal::{self, Sampling};
 use crate::error::Result;
 use crate::model::Linear;
@@ -91,20 +91,8 @@ impl Check for CriterionSeeds {
         ev.stat("φ_p", phi_p);
         ev.stat("δ₀ = Λ_p²φ_p", delta0);
         ev.stat("τ₀ = Λ_pφ_p", tau0);
-        ev.stat(
-            "max δ over seeds",
-            triples
-                .iter()
-                .map(|t| t.1)
-                .fold(f64::NEG_INFINITY, f64::max),
-        );
-        ev.stat(
-            "max τ over seeds",
-            triples
-                .iter()
-                .map(|t| t.2)
-                .fold(f64::NEG_INFINITY, f64::max),
-        );
+        ev.stat("max δ over seeds", triples.iter().map(|t| t.1).max_f());
+        ev.stat("max τ over seeds", triples.iter().map(|t| t.2).max_f());
         Ok(ev)
     }
 }

@@ -2,7 +2,7 @@
 //! the linear SVM and on the V1 class-aligned fixture.
 
 use super::instances::{linear_step, restrict, two_layer_step, LinearDraw};
-use crate::check::{over_seeds, Check, Ctx, Evidence};
+use crate::check::{over_seeds, Check, Ctx, Evidence, Extremes};
 use crate::error::{Error, Result};
 use crate::loss::MarginLoss;
 use crate::margin::fixture::{class_aligned, Draw};
@@ -54,12 +54,12 @@ fn run_seed(seed: u64, n: usize, d: usize, size: usize, m: usize, mu2: f64) -> R
         .map(|&i| (qp[i] - q[i]).abs())
         .fold(0.0, f64::max)
         / (fl * big_l * phi);
-    let qmin = keep.iter().map(|&i| qp[i]).fold(f64::INFINITY, f64::min);
+    let qmin = keep.iter().map(|&i| qp[i]).min_f();
     let dren = keep
         .iter()
         .enumerate()
         .map(|(a, &i)| (mu[a] / qmin) * (qp[i] / qmin - 1.0))
-        .fold(f64::NEG_INFINITY, f64::max);
+        .max_f();
     out.delta_renorm = dren / (2.0 * fl * big_l * big_l * phi / (1.0 - fl * big_l * phi).powi(2));
     // ‖w' − w*_F‖² = λ_Fᵀ G_{F,−F} G_{−F}⁻¹ G_{−F,F} λ_F.
     let wstar = svm::hard_margin(&retained)?.w;
@@ -133,13 +133,12 @@ impl Check for ForgetSet {
         for size in [2usize, 3] {
             all.extend(over_seeds(seeds, |s| run_seed(s, n, d, size, m, mu2))?);
         }
-        let worst = |f: fn(&Seed) -> f64| all.iter().map(f).fold(f64::NEG_INFINITY, f64::max);
+        let worst = |f: fn(&Seed) -> f64| all.iter().map(f).max_f();
         let v1: Vec<&Seed> = all
             .iter()
             .filter(|s| s.v1_accepted && s.v1_flips == 0)
             .collect();
-        let v1_worst =
-            |f: fn(&Seed) -> f64| v1.iter().map(|s| f(s)).fold(f64::NEG_INFINITY, f64::max);
+        let v1_worst = |f: fn(&Seed) -> f64| v1.iter().map(|s| f(s)).max_f();
         let tol = 1.0 + 1e-9;
         let mut ev = ctx.evidence();
         ev.le(
@@ -193,7 +192,7 @@ impl Check for ForgetSet {
         .ge(
             "control: forgetting only the first point of F, ε/‖w‖",
             Kind::Control,
-            all.iter().map(|s| s.control).fold(f64::INFINITY, f64::min),
+            all.iter().map(|s| s.control).min_f(),
             1e-6,
         );
         ev.stat(

@@ -1,7 +1,7 @@
 //! `unlearn.gmm.linear`: on a Gaussian mixture, the unlearned SVM keeps its test error: the exact
 //! error formula, the unlearned-vs-retrained bound and the a-priori bound (unlearn.md §8).
 
-use crate::check::{over_seeds, Check, Ctx, Evidence};
+use crate::check::{over_seeds, Check, Ctx, Evidence, Extremes};
 use crate::data::mixture::Mixture;
 use crate::data::spread::Spread;
 use crate::error::Result;
@@ -145,7 +145,7 @@ impl Check for GmmLinear {
             .ge(
                 "control: formula with σ doubled, min |emp − err|/SE",
                 Kind::Control,
-                ok.iter().map(|s| s.control_z).fold(f64::INFINITY, f64::min),
+                ok.iter().map(|s| s.control_z).min_f(),
                 4.0,
             );
         ev.stat("draws with s_lo(n − 1) > 0", unl.len() as f64);

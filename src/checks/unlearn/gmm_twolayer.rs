@@ -2,7 +2,7 @@
 //! keeps its test accuracy and matches the retrained net (unlearn.md §8–§9).
 
 use super::instances::two_layer_step;
-use crate::check::{over_seeds, Check, Ctx, Evidence};
+use crate::check::{over_seeds, Check, Ctx, Evidence, Extremes};
 use crate::checks::common::{init_two_layer, two_layer_lr};
 use crate::data::mixture::Mixture;
 use crate::data::Binary;
@@ -75,7 +75,7 @@ fn run_seed(
     let (d_ctl, se_ctl) = paired(&ci, &c2);
     let margin_of = |w: &TwoLayer| {
         let q = w.forward(data.x()).component_mul(data.y());
-        q[r] / keep.iter().map(|&i| q[i]).fold(f64::INFINITY, f64::min)
+        q[r] / keep.iter().map(|&i| q[i]).min_f()
     };
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     Ok(Seed {
@@ -106,25 +106,19 @@ impl Check for GmmTwolayer {
         ev.le(
             "max over seeds of acc(W) − acc(W') − 0.01 − 3·SE",
             Kind::Stat,
-            all.iter()
-                .map(|s| s.keep_gap)
-                .fold(f64::NEG_INFINITY, f64::max),
+            all.iter().map(|s| s.keep_gap).max_f(),
             0.0,
         )
         .le(
             "max over seeds of |acc(W') − acc(W_ret)| − 0.01 − 3·SE",
             Kind::Stat,
-            all.iter()
-                .map(|s| s.retrain_gap)
-                .fold(f64::NEG_INFINITY, f64::max),
+            all.iter().map(|s| s.retrain_gap).max_f(),
             0.0,
         )
         .ge(
             "control: untrained net vs W_ret, min |Δacc| − 0.01 − 3·SE",
             Kind::Control,
-            all.iter()
-                .map(|s| s.control_gap)
-                .fold(f64::INFINITY, f64::min),
+            all.iter().map(|s| s.control_gap).min_f(),
             0.0,
         );
         for (k, name) in ["original", "unlearned", "retrained"].iter().enumerate() {

@@ -3,7 +3,7 @@
 //! forgotten point's margin T5 (unlearn.md §5).
 
 use super::instances::{linear_step, restrict, LinearDraw};
-use crate::check::{over_seeds, Check, Ctx, Evidence};
+use crate::check::{over_seeds, Check, Ctx, Evidence, Extremes};
 use crate::error::Result;
 use crate::model::{Linear, Model};
 use crate::theory::Kind;
@@ -61,13 +61,13 @@ fn run_seed(seed: u64, n: usize, d: usize) -> Result<Seed> {
     out.delta_raw = tr.delta / (big_l * lr * phi);
     out.tau_raw = tr.tau / (lr * phi);
     // Renormalised: θ̃' = w'/q'_min, μ̃ = μ/q'_min (L = 1).
-    let qmin = keep.iter().map(|&i| qp[i]).fold(f64::INFINITY, f64::min);
+    let qmin = keep.iter().map(|&i| qp[i]).min_f();
     out.qmin_renorm = (1.0 - lr * phi) / qmin;
     let delta_renorm = keep
         .iter()
         .enumerate()
         .map(|(a, &i)| (mu[a] / qmin) * (qp[i] / qmin - 1.0))
-        .fold(f64::NEG_INFINITY, f64::max);
+        .max_f();
     out.delta_renorm = delta_renorm / (2.0 * big_l * lr * phi / (1.0 - lr * phi).powi(2));
     // T5: q_r(w') = 1 − λ_r‖x_r‖² = Σ_{k≠r} λ_k G_kr, |q_r(w')| ≤ (n − 1)Λφ.
     let xr2 = dr.data.row(r).norm_squared();
@@ -94,7 +94,7 @@ impl Check for LinearKkt {
         let (n, d) = (p.n("n")?, p.n("d")?);
         let all = over_seeds(p.n("seeds")?, |s| run_seed(s, n, d))?;
         let ok: Vec<&Seed> = all.iter().filter(|s| s.a3).collect();
-        let worst = |f: fn(&Seed) -> f64| ok.iter().map(|s| f(s)).fold(f64::NEG_INFINITY, f64::max);
+        let worst = |f: fn(&Seed) -> f64| ok.iter().map(|s| f(s)).max_f();
         let tol = 1.0 + 1e-9;
         let mut ev = ctx.evidence();
         ev.ge("draws satisfying (A3)", Kind::Gate, ok.len() as f64, 1.0)
@@ -162,9 +162,7 @@ impl Check for LinearKkt {
             .ge(
                 "control: step fraction c = ½, ε/‖w‖",
                 Kind::Control,
-                ok.iter()
-                    .map(|s| s.control_eps)
-                    .fold(f64::INFINITY, f64::min),
+                ok.iter().map(|s| s.control_eps).min_f(),
                 1e-6,
             );
         ev.stat(

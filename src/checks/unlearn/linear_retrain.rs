@@ -2,7 +2,7 @@
 //! ‖w' − w*‖² = λ_r² g_rᵀ G_{−r}⁻¹ g_r exactly (T4, unlearn.md §5).
 
 use super::instances::{linear_step, LinearDraw};
-use crate::check::{over_seeds, Check, Ctx, Evidence};
+use crate::check::{over_seeds, Check, Ctx, Evidence, Extremes};
 use crate::error::{Error, Result};
 use crate::linalg::cosine;
 use crate::margin::svm;
@@ -59,7 +59,7 @@ impl Check for LinearRetrain {
         let (n, d) = (p.n("n")?, p.n("d")?);
         let all = over_seeds(p.n("seeds")?, |s| run_seed(s, n, d))?;
         let ok: Vec<&Seed> = all.iter().filter(|s| s.a3).collect();
-        let worst = |f: fn(&Seed) -> f64| ok.iter().map(|s| f(s)).fold(f64::NEG_INFINITY, f64::max);
+        let worst = |f: fn(&Seed) -> f64| ok.iter().map(|s| f(s)).max_f();
         let mut ev = ctx.evidence();
         ev.ge("draws satisfying (A3)", Kind::Gate, ok.len() as f64, 1.0)
             .le(
@@ -83,7 +83,7 @@ impl Check for LinearRetrain {
             .ge(
                 "control: the original w, ρ(w)/(λ_r φ √κ)",
                 Kind::Control,
-                ok.iter().map(|s| s.control).fold(f64::INFINITY, f64::min),
+                ok.iter().map(|s| s.control).min_f(),
                 1.0,
             );
         ev.stat(

@@ -2,7 +2,7 @@
 //! [|1 − c|λ_r‖x_r^⊥‖, |1 − c|λ_r‖x_r‖] and is minimal at c = 1 (unlearn.md §6, linear case).
 
 use super::instances::{linear_step, LinearDraw};
-use crate::check::{over_seeds, Check, Ctx, Evidence};
+use crate::check::{over_seeds, Check, Ctx, Evidence, Extremes};
 use crate::error::{Error, Result};
 use crate::loss::MarginLoss;
 use crate::margin::certificate::{certify_unnormalised, CertifyOptions};
@@ -78,7 +78,7 @@ impl Check for LinearSweep {
         let p = &ctx.params;
         let (n, d) = (p.n("n")?, p.n("d")?);
         let all = over_seeds(p.n("seeds")?, |s| run_seed(s, n, d))?;
-        let worst = |f: fn(&Seed) -> f64| all.iter().map(f).fold(f64::NEG_INFINITY, f64::max);
+        let worst = |f: fn(&Seed) -> f64| all.iter().map(f).max_f();
         let mut ev = ctx.evidence();
         ev.le(
             "max_c (|1 − c|λ_r‖x_r^⊥‖ − f(c))/‖w‖",
@@ -101,7 +101,7 @@ impl Check for LinearSweep {
         .ge(
             "control: naive step β = λ_r (c = |ℓ'(1)|), f/‖w‖",
             Kind::Control,
-            all.iter().map(|s| s.control).fold(f64::INFINITY, f64::min),
+            all.iter().map(|s| s.control).min_f(),
             1e-6,
         );
         Ok(ev)

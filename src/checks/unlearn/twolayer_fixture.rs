@@ -3,7 +3,7 @@
 //! q_i(W') = q_i(W) − λ_r H_ir (T7, unlearn.md §6).
 
 use super::instances::{restrict, two_layer_step};
-use crate::check::{over_seeds, Check, Ctx, Evidence};
+use crate::check::{over_seeds, Check, Ctx, Evidence, Extremes};
 use crate::error::Result;
 use crate::margin::fixture::{class_aligned, Draw};
 use crate::model::Model;
@@ -72,8 +72,7 @@ impl Check for TwolayerFixture {
         let (n, d, m, mu2) = (p.n("n")?, p.n("d")?, p.n("m")?, p.f("mu_norm2")?);
         let all = over_seeds(p.n("seeds")?, |s| run_seed(s, n, d, m, mu2))?;
         let acc: Vec<&Seed> = all.iter().flatten().collect();
-        let worst =
-            |f: fn(&Seed) -> f64| acc.iter().map(|s| f(s)).fold(f64::NEG_INFINITY, f64::max);
+        let worst = |f: fn(&Seed) -> f64| acc.iter().map(|s| f(s)).max_f();
         let mut ev = ctx.evidence();
         ev.ge("accepted fixtures", Kind::Gate, acc.len() as f64, 1.0)
             .le(
@@ -110,7 +109,7 @@ impl Check for TwolayerFixture {
             .ge(
                 "control: step fraction c = ½, ε/‖W‖",
                 Kind::Control,
-                acc.iter().map(|s| s.control).fold(f64::INFINITY, f64::min),
+                acc.iter().map(|s| s.control).min_f(),
                 1e-6,
             );
         ev.stat("rejected fixture draws", (all.len() - acc.len()) as f64);

@@ -3,7 +3,7 @@
 //! ε(W', S_r) ≤ ε(W, S) + E_flip always (T8, T9, unlearn.md §6).
 
 use super::instances::{trained_v1, two_layer_step, TrainedDraw};
-use crate::check::{over_seeds, Check, Ctx, Evidence};
+use crate::check::{over_seeds, Check, Ctx, Evidence, Extremes};
 use crate::error::Result;
 use crate::margin::certificate::{certify_unnormalised, CertifyOptions};
 use crate::model::{Model, TwoLayer};
@@ -105,9 +105,7 @@ impl Check for TwolayerGd {
         .le(
             "T9: (ε(W', S_r) − ε(W, S) − E_flip)/‖W‖",
             Kind::Gate,
-            all.iter()
-                .map(|s| s.t9_inequality)
-                .fold(f64::NEG_INFINITY, f64::max),
+            all.iter().map(|s| s.t9_inequality).max_f(),
             1e-10,
         )
         .le(
@@ -126,7 +124,7 @@ impl Check for TwolayerGd {
         ev.ge(
             "control: c = ½ (flip-free seeds), (ε(W'_{½}, S_r) − ε(W, S))/‖W‖",
             Kind::Control,
-            controls.iter().cloned().fold(f64::INFINITY, f64::min),
+            controls.iter().cloned().min_f(),
             1e-6,
         );
         ev.stat(

@@ -3,7 +3,7 @@
 //! margin matches the retrained one (unlearn.md §9 check 7).
 
 use super::instances::{trained_v1, two_layer_step};
-use crate::check::{over_seeds, Check, Ctx, Evidence};
+use crate::check::{over_seeds, Check, Ctx, Evidence, Extremes};
 use crate::error::Result;
 use crate::linalg::cosine;
 use crate::loss::MarginLoss;
@@ -25,10 +25,7 @@ struct Seed {
 /// q_r/q_min(S_r) of a net.
 fn forgotten_margin(net: &TwoLayer, data: &crate::data::Binary, r: usize) -> f64 {
     let q = net.forward(data.x()).component_mul(data.y());
-    let qmin = (0..data.n())
-        .filter(|&i| i != r)
-        .map(|i| q[i])
-        .fold(f64::INFINITY, f64::min);
+    let qmin = (0..data.n()).filter(|&i| i != r).map(|i| q[i]).min_f();
     q[r] / qmin
 }
 

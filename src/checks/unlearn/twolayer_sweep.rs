@@ -4,7 +4,7 @@
 
 use super::instances::{trained_v1, two_layer_step};
 use super::twolayer_gd::eps_retained;
-use crate::check::{over_seeds, Check, Ctx, Evidence};
+use crate::check::{over_seeds, Check, Ctx, Evidence, Extremes};
 use crate::error::Result;
 use crate::model::Model;
 use crate::rng::{self, stream};
@@ -77,9 +77,7 @@ impl Check for TwolayerSweep {
         ev.ge(
             "min over flip-free c of f(c)/ε(θ, S)",
             Kind::Gate,
-            all.iter()
-                .map(|s| s.min_ratio)
-                .fold(f64::INFINITY, f64::min),
+            all.iter().map(|s| s.min_ratio).min_f(),
             1.0 - 1e-9,
         )
         .le(
@@ -91,7 +89,7 @@ impl Check for TwolayerSweep {
         .ge(
             "control: random direction of the same length, (f − ε(θ, S))/‖θ‖",
             Kind::Control,
-            all.iter().map(|s| s.control).fold(f64::INFINITY, f64::min),
+            all.iter().map(|s| s.control).min_f(),
             1e-6,
         );
         for c in [0.0, 0.5, 0.9, 1.0, 1.1, 1.5, 2.0] {

@@ -74,6 +74,13 @@ impl Error {
             detail: detail.into(),
         }
     }
+    /// Shorthand for [`Error::Io`].
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
     /// Shorthand for [`Error::Format`].
     pub fn format(path: impl Into<PathBuf>, detail: impl Into<String>) -> Self {
         Error::Format {

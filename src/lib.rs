@@ -7,17 +7,21 @@
 //! bound, returning [`check::Evidence`] with a verdict that can fail.
 //!
 //! Layers, bottom up: [`linalg`] and [`rng`]; [`data`] and [`model`]; [`loss`] and [`train`];
-//! [`margin`] (QPs, LPs, KKT certificates); [`stats`]; the [`theory`] registry; the
+//! [`margin`] (QPs, LPs, KKT certificates); [`geometry`] (projections, PCA, tangent spaces) and
+//! [`attack`] (APGD, DeepFool, line searches); [`stats`]; the [`theory`] registry; the
 //! [`check`] framework and the [`checks`] themselves; [`report`] (tables, JSON, docs).
 
 #![warn(missing_docs)]
 // Parameter checks are written `!(x > 0.0)` on purpose: unlike `x <= 0.0` they also reject NaN.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
+pub mod attack;
 pub mod check;
 pub mod checks;
 pub mod data;
+pub mod dimpled;
 pub mod error;
+pub mod geometry;
 pub mod linalg;
 pub mod loss;
 pub mod margin;
@@ -25,6 +29,7 @@ pub mod model;
 pub mod report;
 pub mod rng;
 pub mod stats;
+pub mod subspace;
 pub mod theory;
 pub mod train;
 pub mod unlearn;

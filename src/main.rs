@@ -119,6 +119,67 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run one check over a parameter grid (cartesian product of the --grid options), in
+    /// parallel, printing a table, writing JSON Lines and optionally an SVG plot. With
+    /// --shard k/n only the k-th of n slices runs (for batch-scheduler array jobs; join the
+    /// outputs with `dimple merge`).
+    Sweep {
+        /// Check id.
+        check: String,
+        /// name=v1,v2,… (repeatable; the last varies fastest).
+        #[arg(long = "grid", value_name = "NAME=V1,V2,…", required = true)]
+        grid: Vec<String>,
+        /// Parameter scale of the values not swept.
+        #[arg(long, default_value = "default", value_parser = ["test", "default"])]
+        scale: String,
+        /// Number of seeds (sets the `seeds` parameter).
+        #[arg(long)]
+        seeds: Option<usize>,
+        /// Fixed overrides: --set name=value (repeatable).
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        set: Vec<String>,
+        /// Run only shard k of n (1-based), e.g. 3/10.
+        #[arg(long)]
+        shard: Option<String>,
+        /// Write one JSON record per grid point to this file (JSON Lines).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Write an SVG plot of the measurement(s) matching --measure against --x.
+        #[arg(long)]
+        plot: Option<PathBuf>,
+        /// Swept parameter on the plot's x axis (default: the first --grid).
+        #[arg(long)]
+        x: Option<String>,
+        /// Substring of the measurement or statistic names to plot (default: the first measurement).
+        #[arg(long)]
+        measure: Option<String>,
+        /// JSON Lines on stdout instead of the table (no progress bar).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Join the JSON Lines outputs of sweep shards: checks that they come from one sweep,
+    /// reports missing grid points, prints the table and optionally writes the joined records
+    /// and a plot.
+    Merge {
+        /// Shard outputs (JSON Lines).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Write the joined records here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Write an SVG plot (see `sweep --plot`).
+        #[arg(long)]
+        plot: Option<PathBuf>,
+        /// Swept parameter on the x axis (default: the first grid parameter).
+        #[arg(long)]
+        x: Option<String>,
+        /// Substring of the measurement names to plot (default: the first measurement).
+        #[arg(long)]
+        measure: Option<String>,
+        /// JSON Lines on stdout instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Regenerate docs/ (index and one page per check, from a fresh test-scale run).
     Docs {
         /// Output directory.
@@ -271,6 +332,127 @@ fn cmd_check(
         return Err(Failure::Verdict);
     }
     Ok(())
+}
+
+struct SweepOutput<'a> {
+    out: Option<&'a Path>,
+    plot: Option<&'a Path>,
+    x: Option<&'a str>,
+    measure: Option<&'a str>,
+    json: bool,
+}
+
+/// Table or JSON lines, the records file and the plot of a finished sweep or merge.
+fn emit_sweep(records: &[serde_json::Value], o: &SweepOutput<'_>) -> Result<(), Failure> {
+    if o.json {
+        for r in records {
+            emit(&r.to_string());
+        }
+    } else {
+        emit(&report::sweep::table(records));
+    }
+    if let Some(path) = o.out {
+        let text: String = records.iter().map(|r| format!("{r}\n")).collect();
+        std::fs::write(path, text).map_err(|e| Error::io(path, e))?;
+    }
+    if let Some(path) = o.plot {
+        let first = records
+            .first()
+            .ok_or_else(|| Error::input("no records to plot"))?;
+        let x = match o.x {
+            Some(x) => x.to_string(),
+            None => first["grid"]
+                .as_object()
+                .and_then(|m| m.keys().next().cloned())
+                .unwrap_or_default(),
+        };
+        let measure = match o.measure {
+            Some(m) => m.to_string(),
+            None => first["evidence"]["measurements"][0]["name"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
+        };
+        report::sweep::plot(records, &x, &measure, path)?;
+    }
+    if records.iter().any(|r| r["verdict"] == "CouldNotRun") {
+        return Err(Failure::CouldNotRun(Error::input(
+            "some grid points could not run (see their records)",
+        )));
+    }
+    if records.iter().any(|r| r["verdict"] == "Fail") {
+        return Err(Failure::Verdict);
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn cmd_sweep(
+    id: &str,
+    grid: &[String],
+    scale: &str,
+    seeds: Option<usize>,
+    set: &[String],
+    shard: Option<&str>,
+    o: &SweepOutput<'_>,
+) -> Result<(), Failure> {
+    let c = checks::select(id)?
+        .into_iter()
+        .find(|c| c.id() == id)
+        .ok_or_else(|| Error::input(format!("`{id}` is a family; sweep takes one check id")))?;
+    let t = theory::get(id)?;
+    let grid = check::sweep::Grid::parse(grid)?;
+    let base = RunConfig {
+        scale: Scale::parse(scale).unwrap_or_default(),
+        seeds,
+        overrides: parse_set(set)?,
+    };
+    let shard = shard
+        .map(check::sweep::parse_shard)
+        .transpose()?
+        .unwrap_or((1, 1));
+    let points = check::sweep::shard_points(grid.len(), shard);
+    check::sweep::validate(&t, &grid, &base, &points)?;
+    let bar = if !o.json && std::io::stderr().is_terminal() {
+        let b = ProgressBar::new(points.len() as u64);
+        b.set_style(
+            ProgressStyle::with_template("{spinner} {msg} [{pos}/{len}] ({elapsed}, eta {eta})")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        b.set_message(id.to_string());
+        b.enable_steady_tick(std::time::Duration::from_millis(200));
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    let records = check::sweep::run_points(c.as_ref(), &t, &grid, &base, &points, &|| bar.inc(1));
+    bar.finish_and_clear();
+    emit_sweep(&records, o)
+}
+
+fn cmd_merge(files: &[PathBuf], o: &SweepOutput<'_>) -> Result<(), Failure> {
+    let mut records = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(f).map_err(|e| Error::io(f, e))?;
+        for (line_no, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let v: serde_json::Value = serde_json::from_str(line)
+                .map_err(|e| Error::format(f, format!("line {}: {e}", line_no + 1)))?;
+            records.push(v);
+        }
+    }
+    let (records, missing) = check::sweep::merge(records)?;
+    if !missing.is_empty() {
+        eprintln!(
+            "warning: {} grid point(s) missing from the shards: {:?}",
+            missing.len(),
+            missing
+        );
+    }
+    emit_sweep(&records, o)
 }
 
 fn cmd_certify(
@@ -733,6 +915,50 @@ fn main() -> ExitCode {
             out: out.as_deref(),
             json: *json,
         }),
+        Command::Sweep {
+            check,
+            grid,
+            scale,
+            seeds,
+            set,
+            shard,
+            out,
+            plot,
+            x,
+            measure,
+            json,
+        } => cmd_sweep(
+            check,
+            grid,
+            scale,
+            *seeds,
+            set,
+            shard.as_deref(),
+            &SweepOutput {
+                out: out.as_deref(),
+                plot: plot.as_deref(),
+                x: x.as_deref(),
+                measure: measure.as_deref(),
+                json: *json,
+            },
+        ),
+        Command::Merge {
+            files,
+            out,
+            plot,
+            x,
+            measure,
+            json,
+        } => cmd_merge(
+            files,
+            &SweepOutput {
+                out: out.as_deref(),
+                plot: plot.as_deref(),
+                x: x.as_deref(),
+                measure: measure.as_deref(),
+                json: *json,
+            },
+        ),
         Command::Docs { out, check } => cmd_docs(out, *check),
     };
     match result {

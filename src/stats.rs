@@ -77,7 +77,8 @@ pub fn mean_se(v: &[f64]) -> (f64, f64) {
     (m, (var / n).sqrt())
 }
 
-/// The empirical q-quantile (linear interpolation between order statistics).
+/// The empirical q-quantile (linear interpolation between order statistics; an infinite order
+/// statistic makes the quantile infinite rather than NaN).
 pub fn quantile(v: &[f64], q: f64) -> f64 {
     if v.is_empty() {
         return f64::NAN;
@@ -87,12 +88,31 @@ pub fn quantile(v: &[f64], q: f64) -> f64 {
     let pos = q.clamp(0.0, 1.0) * (s.len() - 1) as f64;
     let lo = pos.floor() as usize;
     let hi = pos.ceil() as usize;
+    if s[lo] == s[hi] || pos == lo as f64 {
+        // Also keeps ±∞ order statistics (∞ − ∞ would give NaN).
+        return s[lo];
+    }
     s[lo] + (s[hi] - s[lo]) * (pos - lo as f64)
 }
 
 /// The median.
 pub fn median(v: &[f64]) -> f64 {
     quantile(v, 0.5)
+}
+
+/// Two-sided exact binomial test of H₀: K ~ Bin(n, p) at the observed k: the total probability
+/// of outcomes no more likely than k (with a relative tolerance of 1e−7 on ties).
+pub fn binomial_two_sided(k: usize, n: usize, p: f64) -> f64 {
+    use statrs::distribution::{Binomial, Discrete};
+    let Ok(b) = Binomial::new(p.clamp(0.0, 1.0), n as u64) else {
+        return f64::NAN;
+    };
+    let pk = b.pmf(k as u64);
+    (0..=n as u64)
+        .map(|j| b.pmf(j))
+        .filter(|&q| q <= pk * (1.0 + 1e-7))
+        .sum::<f64>()
+        .min(1.0)
 }
 
 #[cfg(test)]

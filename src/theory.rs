@@ -164,6 +164,21 @@ theory_files![
     "unlearn.gmm.linear",
     "unlearn.gmm.twolayer",
     "unlearn.criterion.seeds",
+    "subspace.c1_frozen",
+    "subspace.c2_chi2",
+    "subspace.c3_lower_tail",
+    "subspace.c4_flip_sandwich",
+    "subspace.c5_scale",
+    "subspace.c6_universal",
+    "subspace.c7_relative",
+    "subspace.toy.diagonal",
+    "subspace.toy.chess",
+    "dimpled.baseline.beta",
+    "dimpled.linear.perpendicular",
+    "dimpled.linear.cost_ratio",
+    "dimpled.curved.tangent",
+    "dimpled.real.pca",
+    "dimpled.mislabeled",
 ];
 
 impl Theory {

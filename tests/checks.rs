@@ -195,3 +195,78 @@ fn a_failing_gate_fails_the_verdict() {
     );
     assert_eq!(ev.verdict(), Verdict::Fail);
 }
+
+#[test]
+fn subspace_c1_frozen() {
+    assert_check("subspace.c1_frozen");
+}
+
+#[test]
+fn subspace_c2_chi2() {
+    assert_check("subspace.c2_chi2");
+}
+
+#[test]
+fn subspace_c3_lower_tail() {
+    assert_check("subspace.c3_lower_tail");
+}
+
+#[test]
+fn subspace_c4_flip_sandwich() {
+    assert_check("subspace.c4_flip_sandwich");
+}
+
+#[test]
+fn subspace_c5_scale() {
+    assert_check("subspace.c5_scale");
+}
+
+#[test]
+fn subspace_c6_universal() {
+    assert_check("subspace.c6_universal");
+}
+
+#[test]
+fn subspace_c7_relative() {
+    assert_check("subspace.c7_relative");
+}
+
+#[test]
+fn subspace_toy_diagonal() {
+    assert_check("subspace.toy.diagonal");
+}
+
+#[test]
+fn subspace_toy_chess() {
+    assert_check("subspace.toy.chess");
+}
+
+#[test]
+fn dimpled_baseline_beta() {
+    assert_check("dimpled.baseline.beta");
+}
+
+#[test]
+fn dimpled_linear_perpendicular() {
+    assert_check("dimpled.linear.perpendicular");
+}
+
+#[test]
+fn dimpled_linear_cost_ratio() {
+    assert_check("dimpled.linear.cost_ratio");
+}
+
+#[test]
+fn dimpled_curved_tangent() {
+    assert_check("dimpled.curved.tangent");
+}
+
+#[test]
+fn dimpled_real_pca() {
+    assert_check("dimpled.real.pca");
+}
+
+#[test]
+fn dimpled_mislabeled() {
+    assert_check("dimpled.mislabeled");
+}

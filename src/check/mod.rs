@@ -9,6 +9,7 @@
 
 pub mod evidence;
 pub mod params;
+pub mod sweep;
 
 pub use evidence::{Evidence, Measurement, Relation, Verdict};
 pub use params::{Params, Scale};

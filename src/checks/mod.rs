@@ -1,7 +1,9 @@
 //! The registered checks, one module per family; each check ties a theory id to code.
 
 pub mod common;
+pub mod dimpled;
 pub mod kkt;
+pub mod subspace;
 pub mod unlearn;
 
 use crate::check::Check;
@@ -12,6 +14,8 @@ pub fn registry() -> Vec<Box<dyn Check>> {
     let mut v: Vec<Box<dyn Check>> = Vec::new();
     v.extend(kkt::checks());
     v.extend(unlearn::checks());
+    v.extend(subspace::checks());
+    v.extend(dimpled::checks());
     v
 }
 

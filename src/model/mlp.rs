@@ -143,7 +143,39 @@ impl Classifier for Mlp {
     ) -> (DMatrix<f64>, DMatrix<f64>, Option<DVector<f64>>) {
         let zs = self.forward_all(x);
         let logits = zs[zs.len() - 1].clone();
-        let mut g = cot(&logits);
+        let g = cot(&logits);
+        let (gx, grad) = self.backward(x, &zs, g, want_params);
+        (logits, gx, grad)
+    }
+    fn class_gradients(
+        &self,
+        x: &DMatrix<f64>,
+        classes: &[usize],
+    ) -> (DMatrix<f64>, Vec<DMatrix<f64>>) {
+        let zs = self.forward_all(x);
+        let logits = zs[zs.len() - 1].clone();
+        let k = self.classes();
+        let grads = classes
+            .iter()
+            .map(|&c| {
+                let g = DMatrix::from_fn(x.nrows(), k, |_, j| if j == c { 1.0 } else { 0.0 });
+                self.backward(x, &zs, g, false).0
+            })
+            .collect();
+        (logits, grads)
+    }
+}
+
+impl Mlp {
+    /// Pulls the cotangent `g` (n × K) of the logits back through the layers: the input
+    /// gradient (n × d) and, if asked, the parameter gradient.
+    fn backward(
+        &self,
+        x: &DMatrix<f64>,
+        zs: &[DMatrix<f64>],
+        mut g: DMatrix<f64>,
+        want_params: bool,
+    ) -> (DMatrix<f64>, Option<DVector<f64>>) {
         let mut grad = want_params.then(|| DVector::zeros(self.theta.len()));
         let layers = self.layers();
         for l in (0..layers.len()).rev() {
@@ -151,32 +183,24 @@ impl Classifier for Mlp {
             let (o, fi, fo) = spec;
             if let Some(gr) = grad.as_mut() {
                 let s = gr.as_mut_slice();
-                if l == 0 {
-                    gemm_slice(
-                        &mut s[o..o + fi * fo],
-                        fi,
-                        fo,
-                        1.0,
-                        x.into(),
-                        Op::T,
-                        (&g).into(),
-                        Op::N,
-                        0.0,
-                    );
+                let h;
+                let input: &DMatrix<f64> = if l == 0 {
+                    x
                 } else {
-                    let h = zs[l - 1].map(|v| self.act.value(v));
-                    gemm_slice(
-                        &mut s[o..o + fi * fo],
-                        fi,
-                        fo,
-                        1.0,
-                        (&h).into(),
-                        Op::T,
-                        (&g).into(),
-                        Op::N,
-                        0.0,
-                    );
-                }
+                    h = zs[l - 1].map(|v| self.act.value(v));
+                    &h
+                };
+                gemm_slice(
+                    &mut s[o..o + fi * fo],
+                    fi,
+                    fo,
+                    1.0,
+                    input.into(),
+                    Op::T,
+                    (&g).into(),
+                    Op::N,
+                    0.0,
+                );
                 for j in 0..fo {
                     s[o + fi * fo + j] = g.column(j).sum();
                 }
@@ -188,6 +212,6 @@ impl Classifier for Mlp {
             }
             g = back;
         }
-        (logits, g, grad)
+        (g, grad)
     }
 }

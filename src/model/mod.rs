@@ -156,4 +156,29 @@ pub trait Classifier: Send + Sync {
         want_params: bool,
         cot: &mut dyn FnMut(&DMatrix<f64>) -> DMatrix<f64>,
     ) -> (DMatrix<f64>, DMatrix<f64>, Option<DVector<f64>>);
+    /// The logits and the input gradients ∇_x z_c of each class c in `classes` (one n × d
+    /// matrix per class). The default makes one pass per class; models override it to share the
+    /// forward pass.
+    fn class_gradients(
+        &self,
+        x: &DMatrix<f64>,
+        classes: &[usize],
+    ) -> (DMatrix<f64>, Vec<DMatrix<f64>>) {
+        let k = self.classes();
+        let mut logits = DMatrix::zeros(x.nrows(), k);
+        let grads = classes
+            .iter()
+            .map(|&c| {
+                let (z, g, _) = self.forward_backward(x, false, &mut |z| {
+                    DMatrix::from_fn(z.nrows(), k, |_, j| if j == c { 1.0 } else { 0.0 })
+                });
+                logits = z;
+                g
+            })
+            .collect();
+        if classes.is_empty() {
+            logits = self.logits(x);
+        }
+        (logits, grads)
+    }
 }

@@ -3,6 +3,7 @@
 pub mod docs;
 pub mod plot;
 pub mod snapshot;
+pub mod sweep;
 pub mod table;
 
 use crate::check::{Evidence, Verdict};

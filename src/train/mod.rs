@@ -7,6 +7,7 @@
 
 pub mod classifier;
 pub mod observer;
+pub mod optim;
 
 pub use observer::{Observer, Trajectory, TrajectoryPoint};
 

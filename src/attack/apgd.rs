@@ -1,0 +1,442 @@
+//! Auto-PGD (APGD; Croce & Hein 2020, arXiv:2003.01690) for L∞ and L2, as specified in malt.md §4
+//! from fra31/auto-attack `autopgd_base.py` and adv_lib `attacks/auto_pgd.py`.
+//!
+//! One run of N iterations on a batch (all operations per sample):
+//! - start x₀ = x + ε·t/‖t‖_∞, t ~ U[−1, 1]^d (L∞) or x + ε·t/‖t‖₂, t ~ N(0, I) (L2), clamped to
+//!   the box; or x₀ = x without a random start;
+//! - step size η = 2ε; direction s(g) = sign(g) (L∞) or g/(‖g‖₂ + 1e−12) (L2);
+//! - z = P(x_i + η s(∇)), x_{i+1} = P(x_i + a(z − x_i) + (1 − a)(x_i − x_{i−1})) with a = 0.75
+//!   (a = 1 at i = 0); P clips to the ε-ball (L∞) or rescales v = x' − x by min(ε, ‖v‖)/‖v‖
+//!   (L2), then clamps to the box;
+//! - after each step the loss and gradient at x_{i+1}; strictly better losses update
+//!   (x_best, ∇_best, L_best); successful iterates update x_best_adv;
+//! - checkpoints: the window k starts at ⌊0.22N⌋ and shrinks by ⌊0.03N⌋ to at least ⌊0.06N⌋
+//!   (each at least 1); at a checkpoint η halves for a sample if the loss increased in at most
+//!   0.75k of the last k steps (the first check compares L(0) with a still-zero slot) or if it
+//!   was not halved at the previous check and L_best did not improve since; a halved sample
+//!   restarts from (x_best, ∇_best), keeping its previous iterate for the momentum term.
+//!
+//! Variants: AutoAttack starts with "halved at the previous check" true and x_best_adv = x₀;
+//! adv_lib starts it false and x_best_adv = x. A constraint (dimpled.md §3) projects every
+//! gradient (and the random start) onto a tangent space or its complement; without a box the
+//! iterates then stay in the chosen subspace. Each run costs N + 1 gradient evaluations per
+//! sample.
+
+use super::objective::Objective;
+use super::{row_max_abs, row_norms, scale_rows};
+use crate::error::{ensure_finite, Error, Result};
+use crate::geometry::Constraint;
+use crate::rng::{self, Rng};
+use nalgebra::{DMatrix, DVector};
+
+/// The threat model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum Norm {
+    /// ‖δ‖_∞ ≤ ε.
+    Linf,
+    /// ‖δ‖₂ ≤ ε.
+    L2,
+}
+
+impl Norm {
+    /// ‖v‖ in this norm for every row.
+    pub fn row_norms(self, v: &DMatrix<f64>) -> Vec<f64> {
+        match self {
+            Self::Linf => row_max_abs(v),
+            Self::L2 => row_norms(v),
+        }
+    }
+}
+
+/// Which reference implementation's bookkeeping to follow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variant {
+    /// fra31/auto-attack.
+    AutoAttack,
+    /// adv_lib (MALT's base attack).
+    AdvLib,
+}
+
+/// APGD settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApgdConfig {
+    /// Threat model.
+    pub norm: Norm,
+    /// Iterations N per run.
+    pub n_iter: usize,
+    /// Runs with fresh random starts on the points still unbroken.
+    pub restarts: usize,
+    /// Reference variant.
+    pub variant: Variant,
+    /// Random start in the ε-ball (else start at x).
+    pub random_start: bool,
+    /// Input box, e.g. (0, 1).
+    pub bounds: Option<(f64, f64)>,
+}
+
+impl ApgdConfig {
+    /// AutoAttack's defaults: 100 iterations, 1 run, random start, box [0, 1].
+    pub fn new(norm: Norm, variant: Variant) -> Self {
+        Self {
+            norm,
+            n_iter: 100,
+            restarts: 1,
+            variant,
+            random_start: true,
+            bounds: Some((0.0, 1.0)),
+        }
+    }
+}
+
+/// The 0-based iterations after which a checkpoint falls, for N iterations.
+pub fn checkpoints(n_iter: usize) -> Vec<usize> {
+    let (mut k, decr, min) = schedule(n_iter);
+    let mut out = Vec::new();
+    let mut at = 0;
+    loop {
+        at += k;
+        if at > n_iter {
+            return out;
+        }
+        out.push(at - 1);
+        k = k.saturating_sub(decr).max(min);
+    }
+}
+
+fn schedule(n: usize) -> (usize, usize, usize) {
+    let f = |c: f64| ((c * n as f64) as usize).max(1);
+    (f(0.22), f(0.03), f(0.06))
+}
+
+/// The oscillation test at iteration `j` with window `k`: true if the loss increased in at most
+/// `thr·k` of the last k steps. `losses[i]` is the loss after step i; index −1 wraps to the last
+/// slot, which is still 0 at the first check (as in the reference code).
+pub fn oscillating(losses: &[f64], j: usize, k: usize, thr: f64) -> bool {
+    let n = losses.len() as isize;
+    let at = |i: isize| losses[i.rem_euclid(n) as usize];
+    let ups = (0..k as isize)
+        .filter(|&c| at(j as isize - c) > at(j as isize - c - 1))
+        .count();
+    ups as f64 <= thr * k as f64
+}
+
+/// Per-iteration record of a run (for invariant checks): step sizes, distances to x in the
+/// threat norm, the best losses and the box violation.
+#[derive(Clone, Debug, Default)]
+pub struct Trace {
+    /// η per iteration (row) and sample (column), before the step.
+    pub eta: Vec<Vec<f64>>,
+    /// ‖x_i − x‖ per iterate (including x₀) and sample.
+    pub dist: Vec<Vec<f64>>,
+    /// L_best after each evaluation.
+    pub loss_best: Vec<Vec<f64>>,
+    /// Largest distance of an iterate outside the box.
+    pub box_violation: f64,
+    /// Largest |momentum| used at the first step (0: no momentum).
+    pub first_momentum: f64,
+    /// Gradient evaluations per sample.
+    pub evaluations: usize,
+}
+
+/// Outcome of [`apgd`].
+#[derive(Clone, Debug)]
+pub struct ApgdResult {
+    /// The best adversarial point found (for unbroken points: the variant's fallback).
+    pub x_adv: DMatrix<f64>,
+    /// Whether a successful point was found.
+    pub success: Vec<bool>,
+    /// The best loss.
+    pub loss_best: DVector<f64>,
+}
+
+struct Ctx<'a> {
+    x: &'a DMatrix<f64>,
+    eps: &'a [f64],
+    cfg: &'a ApgdConfig,
+}
+
+impl Ctx<'_> {
+    /// P: the ε-ball, then the box.
+    fn project(&self, v: &mut DMatrix<f64>) {
+        let (n, d) = v.shape();
+        match self.cfg.norm {
+            Norm::Linf => {
+                for j in 0..d {
+                    for i in 0..n {
+                        let c = self.x[(i, j)];
+                        v[(i, j)] = v[(i, j)].max(c - self.eps[i]).min(c + self.eps[i]);
+                    }
+                }
+            }
+            Norm::L2 => {
+                let mut diff = &*v - self.x;
+                let norms = row_norms(&diff);
+                let f: Vec<f64> = norms
+                    .iter()
+                    .zip(self.eps)
+                    .map(|(&nv, &e)| nv.min(e) / (nv + 1e-12))
+                    .collect();
+                scale_rows(&mut diff, &f);
+                *v = self.x + diff;
+            }
+        }
+        if let Some((lo, hi)) = self.cfg.bounds {
+            v.apply(|t| *t = t.clamp(lo, hi));
+        }
+    }
+    fn direction(&self, g: &DMatrix<f64>) -> DMatrix<f64> {
+        match self.cfg.norm {
+            Norm::Linf => g.map(f64::signum_or_zero),
+            Norm::L2 => {
+                let mut s = g.clone();
+                let f: Vec<f64> = row_norms(g).iter().map(|n| 1.0 / (n + 1e-12)).collect();
+                scale_rows(&mut s, &f);
+                s
+            }
+        }
+    }
+}
+
+trait SignumOrZero {
+    fn signum_or_zero(self) -> f64;
+}
+impl SignumOrZero for f64 {
+    /// sign(0) = 0, as torch.sign.
+    fn signum_or_zero(self) -> f64 {
+        if self > 0.0 {
+            1.0
+        } else if self < 0.0 {
+            -1.0
+        } else {
+            0.0
+        }
+    }
+}
+
+fn copy_rows(dst: &mut DMatrix<f64>, src: &DMatrix<f64>, rows: &[bool]) {
+    for j in 0..dst.ncols() {
+        for (i, &r) in rows.iter().enumerate() {
+            if r {
+                dst[(i, j)] = src[(i, j)];
+            }
+        }
+    }
+}
+
+/// Runs APGD on the points `idx` (rows of `x`) with per-point radii `eps`. `constraint` projects
+/// every gradient; `trace` records the first run.
+#[allow(clippy::too_many_arguments)]
+pub fn apgd(
+    obj: &dyn Objective,
+    x: &DMatrix<f64>,
+    idx: &[usize],
+    eps: &[f64],
+    cfg: &ApgdConfig,
+    constraint: &Constraint<'_>,
+    rng: &mut Rng,
+    mut trace: Option<&mut Trace>,
+) -> Result<ApgdResult> {
+    let (n, d) = x.shape();
+    if d != obj.dim() || idx.len() != n || eps.len() != n {
+        return Err(Error::shape(format!(
+            "APGD: {n} × {d} points, {} indices, {} radii, objective of dimension {}",
+            idx.len(),
+            eps.len(),
+            obj.dim()
+        )));
+    }
+    ensure_finite("attacked points", x.as_slice())?;
+    if let Some(e) = eps.iter().find(|e| !(**e >= 0.0) || !e.is_finite()) {
+        return Err(Error::input(format!(
+            "attack radius must be finite and ≥ 0, got {e}"
+        )));
+    }
+    if cfg.n_iter == 0 || cfg.restarts == 0 {
+        return Err(Error::input(
+            "APGD needs at least one iteration and one run",
+        ));
+    }
+    if let Some((lo, hi)) = cfg.bounds {
+        if x.iter().any(|v| *v < lo || *v > hi) {
+            return Err(Error::input(format!(
+                "attacked points lie outside the box [{lo}, {hi}]"
+            )));
+        }
+    }
+    let mut out = ApgdResult {
+        x_adv: x.clone(),
+        success: vec![false; n],
+        loss_best: DVector::from_element(n, f64::NEG_INFINITY),
+    };
+    for run in 0..cfg.restarts {
+        let rows: Vec<usize> = (0..n).filter(|&i| !out.success[i]).collect();
+        if rows.is_empty() {
+            break;
+        }
+        let xs = x.select_rows(&rows);
+        let ids: Vec<usize> = rows.iter().map(|&i| idx[i]).collect();
+        let es: Vec<f64> = rows.iter().map(|&i| eps[i]).collect();
+        let ctx = Ctx {
+            x: &xs,
+            eps: &es,
+            cfg,
+        };
+        let t = if run == 0 { trace.as_deref_mut() } else { None };
+        let r = single_run(obj, &ctx, &ids, constraint, rng, t);
+        for (r_i, &i) in rows.iter().enumerate() {
+            if r.success[r_i] || run == 0 {
+                out.x_adv.row_mut(i).copy_from(&r.x_adv.row(r_i));
+            }
+            out.success[i] = r.success[r_i];
+            out.loss_best[i] = out.loss_best[i].max(r.loss_best[r_i]);
+        }
+    }
+    Ok(out)
+}
+
+fn single_run(
+    obj: &dyn Objective,
+    c: &Ctx<'_>,
+    idx: &[usize],
+    constraint: &Constraint<'_>,
+    rng: &mut Rng,
+    mut trace: Option<&mut Trace>,
+) -> ApgdResult {
+    let (n, d) = c.x.shape();
+    let n_iter = c.cfg.n_iter;
+    let mut x_cur = c.x.clone();
+    if c.cfg.random_start {
+        let mut t = match c.cfg.norm {
+            Norm::Linf => DMatrix::from_fn(n, d, |_, _| 2.0 * rng::uniform(rng) - 1.0),
+            Norm::L2 => rng::gaussian_matrix(rng, n, d, 1.0),
+        };
+        constraint.project_rows(&mut t, idx);
+        let norms = c.cfg.norm.row_norms(&t);
+        let f: Vec<f64> = norms
+            .iter()
+            .zip(c.eps)
+            .map(|(&nt, &e)| if nt > 0.0 { e / nt } else { 0.0 })
+            .collect();
+        scale_rows(&mut t, &f);
+        x_cur += t;
+        if let Some((lo, hi)) = c.cfg.bounds {
+            x_cur.apply(|v| *v = v.clamp(lo, hi));
+        }
+    }
+    let record = |trace: &mut Option<&mut Trace>, xc: &DMatrix<f64>, lb: &DVector<f64>| {
+        if let Some(t) = trace.as_deref_mut() {
+            t.dist.push(c.cfg.norm.row_norms(&(xc - c.x)));
+            t.loss_best.push(lb.iter().copied().collect());
+            if let Some((lo, hi)) = c.cfg.bounds {
+                let v = xc
+                    .iter()
+                    .map(|v| (lo - v).max(v - hi).max(0.0))
+                    .fold(0.0, f64::max);
+                t.box_violation = t.box_violation.max(v);
+            }
+            t.evaluations += 1;
+        }
+    };
+    let e0 = obj.eval(&x_cur, idx);
+    let mut g = e0.grad;
+    constraint.project_rows(&mut g, idx);
+    let mut x_best = x_cur.clone();
+    let mut grad_best = g.clone();
+    let mut loss_best = e0.loss.clone();
+    let mut success = e0.success.clone();
+    let mut x_best_adv = match c.cfg.variant {
+        Variant::AutoAttack => x_cur.clone(),
+        Variant::AdvLib => {
+            let mut xb = c.x.clone();
+            copy_rows(&mut xb, &x_cur, &success);
+            xb
+        }
+    };
+    record(&mut trace, &x_cur, &loss_best);
+    let mut eta: Vec<f64> = c.eps.iter().map(|e| 2.0 * e).collect();
+    let mut x_prev = x_cur.clone();
+    let (mut k, decr, min_k) = schedule(n_iter);
+    let mut counter = 0;
+    let mut losses = vec![vec![0.0; n]; n_iter];
+    let mut reduced_last = vec![c.cfg.variant == Variant::AutoAttack; n];
+    let mut loss_best_last = loss_best.clone();
+    for i in 0..n_iter {
+        let a = if i == 0 { 1.0 } else { 0.75 };
+        let momentum = &x_cur - &x_prev;
+        x_prev = x_cur.clone();
+        if let Some(t) = trace.as_deref_mut() {
+            t.eta.push(eta.clone());
+            if i == 0 {
+                t.first_momentum = momentum.amax() * (1.0 - a);
+            }
+        }
+        let mut step = c.direction(&g);
+        scale_rows(&mut step, &eta);
+        let mut z = &x_cur + step;
+        c.project(&mut z);
+        let mut xn = &x_cur + (z - &x_cur) * a + momentum * (1.0 - a);
+        c.project(&mut xn);
+        x_cur = xn;
+        let e = obj.eval(&x_cur, idx);
+        g = e.grad;
+        constraint.project_rows(&mut g, idx);
+        copy_rows(&mut x_best_adv, &x_cur, &e.success);
+        for r in 0..n {
+            success[r] |= e.success[r];
+            losses[i][r] = e.loss[r];
+        }
+        let improved: Vec<bool> = (0..n).map(|r| e.loss[r] > loss_best[r]).collect();
+        copy_rows(&mut x_best, &x_cur, &improved);
+        copy_rows(&mut grad_best, &g, &improved);
+        for r in 0..n {
+            if improved[r] {
+                loss_best[r] = e.loss[r];
+            }
+        }
+        record(&mut trace, &x_cur, &loss_best);
+        counter += 1;
+        if counter == k {
+            let mut halve = vec![false; n];
+            for r in 0..n {
+                let col: Vec<f64> = losses.iter().map(|l| l[r]).collect();
+                let osc = oscillating(&col, i, k, 0.75);
+                let no_improvement = !reduced_last[r] && loss_best_last[r] >= loss_best[r];
+                halve[r] = osc || no_improvement;
+                if halve[r] {
+                    eta[r] /= 2.0;
+                }
+            }
+            reduced_last = halve.clone();
+            loss_best_last = loss_best.clone();
+            copy_rows(&mut x_cur, &x_best, &halve);
+            copy_rows(&mut g, &grad_best, &halve);
+            k = k.saturating_sub(decr).max(min_k);
+            counter = 0;
+        }
+    }
+    ApgdResult {
+        x_adv: x_best_adv,
+        success,
+        loss_best,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checkpoints_of_100_iterations_match_the_reference() {
+        assert_eq!(checkpoints(100), vec![21, 40, 56, 69, 79, 86, 92, 98]);
+    }
+
+    #[test]
+    fn first_check_compares_with_the_zero_slot() {
+        // Negative, increasing losses: the wrap compares L(0) = −5 with the zero slot, so only
+        // 2 of 3 steps count as increases and 2 ≤ 0.75·3 flags an oscillation.
+        let l = vec![-5.0, -4.0, -3.0, 0.0, 0.0];
+        assert!(oscillating(&l, 2, 3, 0.75));
+        let l = vec![1.0, 2.0, 3.0, 0.0, 0.0];
+        assert!(!oscillating(&l, 2, 3, 0.75));
+    }
+}

@@ -1,0 +1,60 @@
+//! Adversarial perturbations shared by the subspace, dimpled and malt families.
+//!
+//! - [`losses`]: the attack losses on a logit row (CE, margin, DLR, targeted DLR in AutoAttack's
+//!   and adv_lib's forms) with their gradients (malt.md §4);
+//! - [`objective`]: a batched loss-and-input-gradient oracle over a classifier, with success
+//!   tests and counted passes;
+//! - [`binary`]: a scalar model N(x) viewed as the two-logit classifier (0, N(x));
+//! - [`apgd`]: APGD for L∞ and L2 (Croce & Hein 2020) with both reference variants, optional box
+//!   and a tangent-space constraint on the steps;
+//! - [`minimal`]: the smallest ε at which an attack succeeds, by bisection;
+//! - [`deepfool`]: minimal L2 perturbations by iterated linearisation (DeepFool);
+//! - [`line`]: exact first sign change of a two-layer ReLU net along a ray.
+//!
+//! Every kernel works on a whole batch at once: one forward and one backward product per
+//! iteration.
+
+pub mod apgd;
+pub mod binary;
+pub mod deepfool;
+pub mod line;
+pub mod losses;
+pub mod minimal;
+pub mod objective;
+
+pub use apgd::{apgd, checkpoints, ApgdConfig, ApgdResult, Norm, Variant};
+pub use binary::BinaryClassifier;
+pub use objective::{ClassObjective, Cost, Eval, Goal, Objective};
+
+use nalgebra::DMatrix;
+
+/// Euclidean norm of every row of an n × d column-major matrix.
+pub fn row_norms(m: &DMatrix<f64>) -> Vec<f64> {
+    let mut s = vec![0.0; m.nrows()];
+    for col in m.column_iter() {
+        for (acc, v) in s.iter_mut().zip(col.iter()) {
+            *acc += v * v;
+        }
+    }
+    s.into_iter().map(f64::sqrt).collect()
+}
+
+/// Max-norm of every row.
+pub fn row_max_abs(m: &DMatrix<f64>) -> Vec<f64> {
+    let mut s = vec![0.0f64; m.nrows()];
+    for col in m.column_iter() {
+        for (acc, v) in s.iter_mut().zip(col.iter()) {
+            *acc = acc.max(v.abs());
+        }
+    }
+    s
+}
+
+/// Multiplies row i of `m` by `f[i]`.
+pub fn scale_rows(m: &mut DMatrix<f64>, f: &[f64]) {
+    for mut col in m.column_iter_mut() {
+        for (v, s) in col.iter_mut().zip(f) {
+            *v *= s;
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! A batched attack objective: for a set of points (rows) of an attacked batch, the loss to
+//! maximise, its input gradient and whether each point is broken, from one forward and one
+//! backward pass over the classifier. Passes are counted per sample (malt.md §7 cost model).
+
+use super::losses::{argmax, Loss};
+use crate::error::{Error, Result};
+use crate::model::Classifier;
+use nalgebra::{DMatrix, DVector};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// What counts as success.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Goal {
+    /// arg max z ≠ y.
+    Untargeted,
+    /// arg max z = t_i for the point's target t_i.
+    Targeted(Vec<usize>),
+}
+
+/// Loss, gradient and success at a batch of rows.
+#[derive(Clone, Debug)]
+pub struct Eval {
+    /// Loss per row.
+    pub loss: DVector<f64>,
+    /// ∇_x loss per row (n × d).
+    pub grad: DMatrix<f64>,
+    /// Whether the row is adversarial.
+    pub success: Vec<bool>,
+}
+
+/// Counted passes, per sample: `gradients` forward + backward passes and `forwards` forward-only
+/// passes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Cost {
+    /// Forward + backward passes (one per sample per gradient evaluation).
+    pub gradients: usize,
+    /// Forward-only passes.
+    pub forwards: usize,
+}
+
+impl std::ops::Add for Cost {
+    type Output = Cost;
+    fn add(self, o: Cost) -> Cost {
+        Cost {
+            gradients: self.gradients + o.gradients,
+            forwards: self.forwards + o.forwards,
+        }
+    }
+}
+
+/// A batched attack objective; rows of `x` are the points `idx[r]` of the attacked set.
+pub trait Objective: Sync {
+    /// Input dimension.
+    fn dim(&self) -> usize;
+    /// Loss, gradient and success (one gradient pass per row).
+    fn eval(&self, x: &DMatrix<f64>, idx: &[usize]) -> Eval;
+    /// Success only (one forward pass per row).
+    fn success(&self, x: &DMatrix<f64>, idx: &[usize]) -> Vec<bool>;
+    /// Passes made so far.
+    fn cost(&self) -> Cost;
+}
+
+/// A loss on a classifier's logits with labels and an optional target per point.
+pub struct ClassObjective<'a> {
+    model: &'a dyn Classifier,
+    labels: &'a [usize],
+    loss: Loss,
+    goal: Goal,
+    grads: AtomicUsize,
+    forwards: AtomicUsize,
+}
+
+impl<'a> ClassObjective<'a> {
+    /// Checks that the labels (and targets) are classes of the model and that the loss is
+    /// defined for K classes.
+    pub fn new(
+        model: &'a dyn Classifier,
+        labels: &'a [usize],
+        loss: Loss,
+        goal: Goal,
+    ) -> Result<Self> {
+        let k = model.classes();
+        loss.check_classes(k)?;
+        if let Some(&l) = labels.iter().find(|&&l| l >= k) {
+            return Err(Error::input(format!(
+                "label {l} is not a class of a {k}-class model"
+            )));
+        }
+        if let Goal::Targeted(t) = &goal {
+            if t.len() != labels.len() {
+                return Err(Error::shape(format!(
+                    "{} targets for {} points",
+                    t.len(),
+                    labels.len()
+                )));
+            }
+            if let Some(i) = (0..t.len()).find(|&i| t[i] >= k || t[i] == labels[i]) {
+                return Err(Error::input(format!(
+                    "point {i}: target {} must be a class other than the label {}",
+                    t[i], labels[i]
+                )));
+            }
+        } else if loss.targeted() {
+            return Err(Error::input(format!("{loss:?} needs a target per point")));
+        }
+        Ok(Self {
+            model,
+            labels,
+            loss,
+            goal,
+            grads: AtomicUsize::new(0),
+            forwards: AtomicUsize::new(0),
+        })
+    }
+    fn target(&self, i: usize) -> Option<usize> {
+        match &self.goal {
+            Goal::Untargeted => None,
+            Goal::Targeted(t) => Some(t[i]),
+        }
+    }
+    fn is_success(&self, z: &[f64], i: usize) -> bool {
+        let a = argmax(z);
+        match self.target(i) {
+            None => a != self.labels[i],
+            Some(t) => a == t,
+        }
+    }
+}
+
+impl Objective for ClassObjective<'_> {
+    fn dim(&self) -> usize {
+        self.model.input_dim()
+    }
+    fn eval(&self, x: &DMatrix<f64>, idx: &[usize]) -> Eval {
+        let n = x.nrows();
+        self.grads.fetch_add(n, Ordering::Relaxed);
+        let mut loss = DVector::zeros(n);
+        let mut success = vec![false; n];
+        let (_, grad, _) = self.model.forward_backward(x, false, &mut |z| {
+            let mut cot = DMatrix::zeros(n, z.ncols());
+            for r in 0..n {
+                let row: Vec<f64> = z.row(r).iter().copied().collect();
+                let i = idx[r];
+                let (l, g) = self.loss.eval(&row, self.labels[i], self.target(i));
+                loss[r] = l;
+                success[r] = self.is_success(&row, i);
+                for (c, gc) in g.into_iter().enumerate() {
+                    cot[(r, c)] = gc;
+                }
+            }
+            cot
+        });
+        Eval {
+            loss,
+            grad,
+            success,
+        }
+    }
+    fn success(&self, x: &DMatrix<f64>, idx: &[usize]) -> Vec<bool> {
+        self.forwards.fetch_add(x.nrows(), Ordering::Relaxed);
+        let z = self.model.logits(x);
+        (0..x.nrows())
+            .map(|r| {
+                let row: Vec<f64> = z.row(r).iter().copied().collect();
+                self.is_success(&row, idx[r])
+            })
+            .collect()
+    }
+    fn cost(&self) -> Cost {
+        Cost {
+            gradients: self.grads.load(Ordering::Relaxed),
+            forwards: self.forwards.load(Ordering::Relaxed),
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! `dimpled.baseline.beta`: for δ uniform on S^{d−1} and a k-dimensional subspace,
+//! ρ(δ)² = ‖Qᵀδ‖²/‖δ‖² ~ Beta(k/2, (d − k)/2), E ρ² = k/d — the random-direction baseline
+//! every perpendicularity claim must beat (dimpled.md §3–§4, §7 check 1).
+
+use crate::check::{Check, Ctx, Evidence};
+use crate::error::{Error, Result};
+use crate::geometry::Projector;
+use crate::rng::{self, stream};
+use crate::stats::{ks_pvalue, ks_statistic, mean_se, ALPHA};
+use crate::theory::Kind;
+use statrs::distribution::{Beta, ContinuousCDF};
+
+pub struct BaselineBeta;
+
+impl Check for BaselineBeta {
+    fn id(&self) -> &'static str {
+        "dimpled.baseline.beta"
+    }
+    fn run(&self, ctx: &Ctx<'_>) -> Result<Evidence> {
+        let p = &ctx.params;
+        let (d, k, count) = (p.n("d")?, p.n("k")?, p.n("directions")?);
+        let seed = p.n("seed")? as u64;
+        let q = Projector::new(rng::orthonormal_basis(
+            &mut rng::seeded(seed, stream::DATA),
+            d,
+            k,
+        ))?;
+        let dirs = rng::gaussian_matrix(&mut rng::seeded(seed, stream::DIRECTIONS), count, d, 1.0);
+        let r2: Vec<f64> = q.fractions(&dirs).iter().map(|r| r * r).collect();
+        let (a, b) = (k as f64 / 2.0, (d - k) as f64 / 2.0);
+        let law = Beta::new(a, b).map_err(|e| Error::input(format!("Beta({a}, {b}): {e}")))?;
+        let (mean, _) = mean_se(&r2);
+        let sd = (a * b / ((a + b).powi(2) * (a + b + 1.0))).sqrt();
+        let se = sd / (count as f64).sqrt();
+        let kd = k as f64 / d as f64;
+        let mut ev = ctx.evidence();
+        ev.ge(
+            "KS p-value of ρ² against Beta(k/2, (d − k)/2)",
+            Kind::Stat,
+            ks_pvalue(ks_statistic(&r2, |t| law.cdf(t)), count),
+            ALPHA,
+        )
+        .le(
+            "|mean ρ² − k/d|/SE",
+            Kind::Stat,
+            (mean - kd).abs() / se,
+            4.0,
+        )
+        .ge(
+            "control: |mean ρ² − 2k/d|/SE (a subspace of twice the dimension)",
+            Kind::Control,
+            (mean - 2.0 * kd).abs() / se,
+            4.0,
+        );
+        ev.stat("mean ρ²", mean)
+            .stat("k/d", kd)
+            .stat("E ρ ≈ √(k/d)", kd.sqrt());
+        Ok(ev)
+    }
+}

@@ -1,0 +1,148 @@
+//! `dimpled.real.pca` (probe): the shipped 8×8 digits with a PCA manifold (global PCA at 90 %
+//! variance and local PCA over k_nn neighbours), an MLP trained with cross-entropy, and minimal L2
+//! perturbations inside the box [0, 1] at correctly classified test points (dimpled.md §5, §7
+//! check 5). The autoencoder of the paper is replaced by PCA — a suite substitution.
+
+use crate::check::{Check, Ctx, Evidence};
+use crate::data::real::{self, Shipped};
+use crate::dimpled::{finite, measure, Search};
+use crate::error::{Error, Result};
+use crate::geometry::{local_pca, Pca, Tangents};
+use crate::model::{Activation, Classifier, Mlp};
+use crate::rng::{self, stream};
+use crate::stats::{mean_se, median};
+use crate::theory::Kind;
+use crate::train::classifier::{train_classifier, ClassifierGd};
+
+pub struct RealPca;
+
+impl Check for RealPca {
+    fn id(&self) -> &'static str {
+        "dimpled.real.pca"
+    }
+    fn run(&self, ctx: &Ctx<'_>) -> Result<Evidence> {
+        let p = &ctx.params;
+        let seed = p.n("seed")? as u64;
+        let all = real::load(Shipped::Digits)?;
+        let mut order: Vec<usize> = (0..all.n()).collect();
+        let mut rc = rng::seeded(seed, stream::CHOICE);
+        for i in (1..order.len()).rev() {
+            order.swap(i, rng::index(&mut rc, i + 1));
+        }
+        let n_train = p.n("n_train")?;
+        if n_train >= all.n() {
+            return Err(Error::input(format!(
+                "n_train = {n_train} leaves no test points"
+            )));
+        }
+        let train = all.subset(&order[..n_train]);
+        let test = all.subset(&order[n_train..]);
+        let d = all.d();
+        let mut model = Mlp::init(
+            &mut rng::seeded(seed, stream::INIT),
+            vec![d, p.n("hidden")?, 10],
+            Activation::Relu,
+            1.0,
+        )?;
+        let rep = train_classifier(
+            &mut model,
+            &train,
+            &ClassifierGd {
+                lr: p.f("lr")?,
+                steps: p.n("steps")?,
+                weight_decay: 0.0,
+            },
+        )?;
+        let z = model.logits(test.x());
+        let correct: Vec<usize> = (0..test.n())
+            .filter(|&i| {
+                crate::attack::losses::argmax(&z.row(i).iter().copied().collect::<Vec<_>>())
+                    == test.y()[i]
+            })
+            .take(p.n("points")?)
+            .collect();
+        let pts = test.subset(&correct);
+        let pca = Pca::fit(train.x())?;
+        let k = pca.components_for(p.f("variance")?);
+        let global = pca.subspace(k)?;
+        let local = local_pca(pts.x(), train.x(), p.n("k_nn")?, k)?;
+        let search = Search {
+            n_iter: p.n("n_iter")?,
+            bisection: p.n("bisection")?,
+            eps_max: vec![(d as f64).sqrt(); pts.n()],
+            bounds: Some((0.0, 1.0)),
+            constrained: true,
+        };
+        let rg = measure(
+            &model,
+            pts.x(),
+            pts.y(),
+            Tangents::Shared(&global),
+            &search,
+            seed,
+        )?;
+        let rl = measure(
+            &model,
+            pts.x(),
+            pts.y(),
+            Tangents::PerPoint(&local),
+            &search,
+            seed,
+        )?;
+        // Random baseline: ρ² ~ Beta(k/2, (d − k)/2), mean k/d.
+        let r2: Vec<f64> = rg.rho_rand.iter().map(|r| r * r).collect();
+        let (mean, _) = mean_se(&r2);
+        let (a, b) = (k as f64 / 2.0, (d - k) as f64 / 2.0);
+        let se = (a * b / ((a + b).powi(2) * (a + b + 1.0)) / r2.len() as f64).sqrt();
+        let kd = k as f64 / d as f64;
+        let mut ev = ctx.evidence();
+        ev.le(
+            "random directions: |mean ρ² − k/d|/SE",
+            Kind::Gate,
+            (mean - kd).abs() / se,
+            4.0,
+        )
+        .ge(
+            "global PCA: median ‖δ_on‖/‖δ_std‖",
+            Kind::Probe,
+            median(&finite(&rg.on_ratio())),
+            1.5,
+        )
+        .le(
+            "global PCA: median ‖δ_off‖/‖δ_std‖",
+            Kind::Probe,
+            median(&finite(&rg.off_ratio())),
+            1.3,
+        )
+        .ge(
+            "control: random directions against 2k/d: |mean ρ² − 2k/d|/SE",
+            Kind::Control,
+            (mean - 2.0 * kd).abs() / se,
+            4.0,
+        );
+        ev.stat("k (90 % variance)", k as f64)
+            .stat("explained variance of k components", pca.explained(k))
+            .stat("random baseline k/d", kd)
+            .stat("points attacked", pts.n() as f64)
+            .stat("MLP training accuracy", rep.accuracy);
+        for (tag, r) in [("global PCA", &rg), ("local PCA", &rl)] {
+            let m = median(&finite(&r.rho_std));
+            ev.stat(format!("{tag}: median ρ(δ_std)"), m)
+                .stat(
+                    format!("{tag}: median enrichment ρ(δ_std)²/(k/d)"),
+                    m * m / kd,
+                )
+                .stat(format!("{tag}: median ρ(∇ margin)"), median(&r.rho_grad))
+                .stat(
+                    format!("{tag}: median ‖δ_on‖/‖δ_std‖"),
+                    median(&finite(&r.on_ratio())),
+                )
+                .stat(
+                    format!("{tag}: median ‖δ_off‖/‖δ_std‖"),
+                    median(&finite(&r.off_ratio())),
+                );
+        }
+        ev.stat("median ‖δ_std‖", median(&finite(&rg.r_std)));
+        Ok(ev)
+    }
+}

@@ -1,0 +1,78 @@
+//! `subspace.c2_chi2`: Q(x) = ‖g⊥(x)‖²·d/(s_T²β²S(x)) ~ χ²_ℓ exactly (D4), tested on one fixed
+//! test point per independently drawn network (subspace.md §5 check 2).
+
+use crate::check::{over_seeds, Check, Ctx, Evidence, Params};
+use crate::error::Result;
+use crate::stats::{ks_pvalue, ks_statistic, mean_se, ALPHA};
+use crate::subspace::{analyse, chi2_statistic, train};
+use crate::theory::Kind;
+use crate::train::optim::Method;
+use statrs::distribution::{ChiSquared, ContinuousCDF};
+
+pub struct Chi2;
+
+/// Per seed: Q(x) and the mis-normalised control Q(x)·S(x) (the active mass left out).
+pub(super) fn samples(p: &Params) -> Result<(usize, Vec<(f64, f64)>)> {
+    let s = super::setting(p)?;
+    let v = over_seeds(p.n("seeds")?, |seed| {
+        let inst = train(seed, &s, Method::Gd)?;
+        let x = inst.test_points(seed, 1)?;
+        let g = analyse(&inst.net, &inst.sub, x.x())[0];
+        let q = chi2_statistic(&g, s.d, inst.fit.shrink, s.beta);
+        Ok((q, q * g.active_mass))
+    })?;
+    Ok((s.ell(), v))
+}
+
+/// The KS p-value of `v` against χ²_ℓ.
+pub(super) fn ks_chi2(v: &[f64], ell: usize) -> Result<f64> {
+    let law = ChiSquared::new(ell as f64)
+        .map_err(|e| crate::error::Error::input(format!("χ²_{ell}: {e}")))?;
+    Ok(ks_pvalue(ks_statistic(v, |t| law.cdf(t)), v.len()))
+}
+
+impl Check for Chi2 {
+    fn id(&self) -> &'static str {
+        "subspace.c2_chi2"
+    }
+    fn run(&self, ctx: &Ctx<'_>) -> Result<Evidence> {
+        let (ell, v) = samples(&ctx.params)?;
+        let q: Vec<f64> = v.iter().map(|s| s.0).collect();
+        let ctrl: Vec<f64> = v.iter().map(|s| s.1).collect();
+        let l = ell as f64;
+        let s = q.len() as f64;
+        let (mean, _) = mean_se(&q);
+        let var = q.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (s - 1.0);
+        // SE of the mean √(2ℓ/S); of the sample variance √((μ₄ − σ⁴)/S) with μ₄ = 12ℓ(ℓ + 4).
+        let se_mean = (2.0 * l / s).sqrt();
+        let se_var = ((12.0 * l * (l + 4.0) - 4.0 * l * l) / s).sqrt();
+        let mut ev = ctx.evidence();
+        ev.ge(
+            "KS p-value of Q against χ²_ℓ",
+            Kind::Stat,
+            ks_chi2(&q, ell)?,
+            ALPHA,
+        )
+        .le(
+            "|mean(Q) − ℓ|/SE",
+            Kind::Stat,
+            (mean - l).abs() / se_mean,
+            4.0,
+        )
+        .le(
+            "|var(Q) − 2ℓ|/SE",
+            Kind::Stat,
+            (var - 2.0 * l).abs() / se_var,
+            4.0,
+        )
+        .le(
+            "control: KS p-value of Q·S(x) (active mass left out) against χ²_ℓ",
+            Kind::Control,
+            ks_chi2(&ctrl, ell)?,
+            ALPHA,
+        );
+        ev.stat("mean Q/ℓ", mean / l)
+            .stat("var Q/(2ℓ)", var / (2.0 * l));
+        Ok(ev)
+    }
+}

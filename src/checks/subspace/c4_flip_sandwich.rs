@@ -1,0 +1,97 @@
+//! `subspace.c4_flip_sandwich`: the certified radius L⊥ = |N|/(‖u‖₂‖C‖_op) lower-bounds the exact
+//! flip distance along −sign(N)g⊥ (D5), and the exact distance equals t₁ = |N|/‖g⊥‖ wherever t₁
+//! precedes the first breakpoint (D6) (subspace.md §5 check 4).
+
+use crate::check::{over_seeds, Check, Ctx, Evidence, Extremes};
+use crate::error::Result;
+use crate::stats::median;
+use crate::subspace::{analyse, train, PointGeometry};
+use crate::theory::Kind;
+use crate::train::optim::Method;
+
+pub struct FlipSandwich;
+
+impl Check for FlipSandwich {
+    fn id(&self) -> &'static str {
+        "subspace.c4_flip_sandwich"
+    }
+    fn run(&self, ctx: &Ctx<'_>) -> Result<Evidence> {
+        let p = &ctx.params;
+        let mut ev = ctx.evidence();
+        let widths = [p.n("m")?, p.n("m_wide")?];
+        let mut all: Vec<PointGeometry> = Vec::new();
+        for m in widths {
+            let s = crate::subspace::Setting {
+                m,
+                ..super::setting(p)?
+            };
+            let pts: Vec<PointGeometry> = over_seeds(p.n("seeds")?, |seed| {
+                let inst = train(seed, &s, Method::Gd)?;
+                let x = inst.test_points(seed, p.n("n_test")?)?;
+                Ok(analyse(&inst.net, &inst.sub, x.x()))
+            })?
+            .into_iter()
+            .flatten()
+            .collect();
+            let gaps: Vec<f64> = pts
+                .iter()
+                .filter_map(|g| g.line.t.map(|t| (t - g.line.t_first_order).abs() / t))
+                .collect();
+            ev.stat(
+                format!("m = {m}: median |t_exact − t₁|/t_exact"),
+                median(&gaps),
+            )
+            .stat(
+                format!("m = {m}: median L⊥/t_exact"),
+                median(
+                    &pts.iter()
+                        .filter_map(|g| g.line.t.map(|t| g.certified / t))
+                        .collect::<Vec<_>>(),
+                ),
+            )
+            .stat(
+                format!("m = {m}: fraction with t₁ before the first breakpoint"),
+                pts.iter()
+                    .filter(|g| g.line.t_first_order < g.line.first_breakpoint)
+                    .count() as f64
+                    / pts.len() as f64,
+            );
+            all.extend(pts);
+        }
+        let flipped: Vec<&PointGeometry> = all.iter().filter(|g| g.line.t.is_some()).collect();
+        let t = |g: &PointGeometry| g.line.t.unwrap_or(f64::INFINITY);
+        let rel = |g: &&PointGeometry| (t(g) - g.line.t_first_order).abs() / t(g);
+        let (before, after): (Vec<&PointGeometry>, Vec<&PointGeometry>) = flipped
+            .iter()
+            .partition(|g| g.line.t_first_order < g.line.first_breakpoint);
+        ev.ge(
+            "points that flip along −sign(N)g⊥",
+            Kind::Gate,
+            flipped.len() as f64,
+            1.0,
+        )
+        .le(
+            "max L⊥/t_exact",
+            Kind::Gate,
+            flipped.iter().map(|g| g.certified / t(g)).max_f(),
+            1.0 + 1e-9,
+        )
+        .le(
+            "max |t_exact − t₁|/t_exact where t₁ precedes the first breakpoint",
+            Kind::Gate,
+            before.iter().map(rel).fold(0.0, f64::max),
+            1e-9,
+        )
+        .ge(
+            "control: max |t_exact − t₁|/t_exact where t₁ is past the first breakpoint",
+            Kind::Control,
+            after.iter().map(rel).fold(0.0, f64::max),
+            1e-9,
+        );
+        ev.stat("points", all.len() as f64).stat(
+            "points never flipped along the ray",
+            (all.len() - flipped.len()) as f64,
+        );
+        Ok(ev)
+    }
+}

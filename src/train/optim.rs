@@ -1,0 +1,222 @@
+//! Gradient methods beyond plain full-batch GD, for the invariance checks of subspace.md §3:
+//! minibatch SGD, Adam, multiplicative weight decay and the non-squared first-layer penalty
+//! λ‖θ₁‖₂ of the reference `chess` code.
+//!
+//! Updates, with g the gradient of the mean margin loss over the (mini)batch:
+//! - GD/SGD: θ ← (1 − κ)θ − ηg;
+//! - Adam: m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g², θ ← θ − η m̂/(√v̂ + ε) (bias-corrected);
+//! - penalty: θ₁ ← θ₁(1 − ηλ/‖θ₁‖) − ηg₁, θ₁ = the first `len` parameters (the gradient of
+//!   λ‖θ₁‖₂ is λθ₁/‖θ₁‖, taken at the old θ₁).
+//!
+//! The report carries s_T, the product of every multiplicative factor applied to θ₁ — the factor
+//! by which a component of θ₁ that receives no gradient shrinks — and, if asked, the path length
+//! Σ_t ‖Δθ_block‖ of consecutive blocks (the rows w_i of a first layer).
+
+use crate::data::Binary;
+use crate::error::{Error, Result};
+use crate::loss::MarginLoss;
+use crate::model::Model;
+use crate::rng;
+use nalgebra::DVector;
+
+/// The update rule.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Method {
+    /// Full-batch gradient descent.
+    Gd,
+    /// Minibatch SGD over a seeded shuffle per epoch.
+    Sgd {
+        /// Batch size.
+        batch: usize,
+        /// Seed of the shuffles.
+        seed: u64,
+    },
+    /// Full-batch Adam.
+    Adam {
+        /// β₁.
+        beta1: f64,
+        /// β₂.
+        beta2: f64,
+        /// ε.
+        eps: f64,
+    },
+}
+
+/// Settings of [`fit`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct FitConfig {
+    /// Step size η.
+    pub lr: f64,
+    /// Maximum number of updates.
+    pub max_steps: usize,
+    /// Loss.
+    pub loss: MarginLoss,
+    /// Update rule.
+    pub method: Method,
+    /// Multiplicative decay κ per update.
+    pub weight_decay: f64,
+    /// (λ, len): the penalty λ‖θ[..len]‖₂.
+    pub norm_penalty: Option<(f64, usize)>,
+    /// Stop once the minimum margin over the full data reaches this value.
+    pub stop_margin: Option<f64>,
+    /// Path lengths of `count` consecutive blocks of `len` parameters: (len, count).
+    pub path_blocks: Option<(usize, usize)>,
+}
+
+impl FitConfig {
+    /// Full-batch GD with a step budget and a margin stop.
+    pub fn gd(lr: f64, max_steps: usize, stop_margin: Option<f64>) -> Self {
+        Self {
+            lr,
+            max_steps,
+            loss: MarginLoss::Logistic,
+            method: Method::Gd,
+            weight_decay: 0.0,
+            norm_penalty: None,
+            stop_margin,
+            path_blocks: None,
+        }
+    }
+}
+
+/// What [`fit`] did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FitReport {
+    /// Updates made.
+    pub steps: usize,
+    /// Whether the margin target was reached.
+    pub reached_margin: bool,
+    /// Minimum margin over the full data at the end.
+    pub min_margin: f64,
+    /// s_T: the product of the multiplicative factors applied to θ₁ (or to θ under decay).
+    pub shrink: f64,
+    /// Path length Σ_t ‖Δθ_block‖ per block (empty unless asked).
+    pub path: Vec<f64>,
+    /// Accumulated magnitude Σ_t ‖θ_block(t)‖ per block (empty unless asked): each update rounds
+    /// a block by at most a few ε_mach·‖θ_block‖, so c·ε·mass bounds the rounding drift of any
+    /// quantity that is invariant in exact arithmetic.
+    pub mass: Vec<f64>,
+}
+
+/// Trains `model` in place.
+pub fn fit(model: &mut dyn Model, data: &Binary, cfg: &FitConfig) -> Result<FitReport> {
+    if !(cfg.lr > 0.0) || !cfg.lr.is_finite() || !(0.0..1.0).contains(&cfg.weight_decay) {
+        return Err(Error::input(format!(
+            "need a finite η > 0 and κ in [0, 1); got η = {}, κ = {}",
+            cfg.lr, cfg.weight_decay
+        )));
+    }
+    model.check_input(data.x())?;
+    let p = model.n_params();
+    if let Some((lam, len)) = cfg.norm_penalty {
+        if !(lam >= 0.0) || len == 0 || len > p {
+            return Err(Error::input(format!(
+                "norm penalty needs λ ≥ 0 and 1 ≤ len ≤ {p}; got λ = {lam}, len = {len}"
+            )));
+        }
+    }
+    if let Some((len, count)) = cfg.path_blocks {
+        if len * count > p {
+            return Err(Error::input("path blocks exceed the parameter vector"));
+        }
+    }
+    let (n, y) = (data.n(), data.y());
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut shuffle_rng = match cfg.method {
+        Method::Sgd { seed, .. } => Some(rng::seeded(seed, rng::stream::CHOICE)),
+        _ => None,
+    };
+    let (mut m1, mut m2) = (DVector::zeros(p), DVector::zeros(p));
+    let mut report = FitReport {
+        steps: 0,
+        reached_margin: false,
+        min_margin: f64::NAN,
+        shrink: 1.0,
+        path: vec![0.0; cfg.path_blocks.map_or(0, |b| b.1)],
+        mass: vec![0.0; cfg.path_blocks.map_or(0, |b| b.1)],
+    };
+    let full_batch = !matches!(cfg.method, Method::Sgd { .. });
+    let mut pos = n;
+    loop {
+        let batch: Vec<usize> = match cfg.method {
+            Method::Sgd { batch, .. } => {
+                if pos >= n {
+                    if let Some(r) = shuffle_rng.as_mut() {
+                        for i in (1..n).rev() {
+                            order.swap(i, rng::index(r, i + 1));
+                        }
+                    }
+                    pos = 0;
+                }
+                let b: Vec<usize> = order[pos..(pos + batch.max(1)).min(n)].to_vec();
+                pos += b.len();
+                b
+            }
+            _ => (0..n).collect(),
+        };
+        let sub = (!full_batch).then(|| data.subset(&batch));
+        let d = sub.as_ref().unwrap_or(data);
+        let nb = d.n() as f64;
+        // Full batch: the stopping rule reads the margins of the same forward pass.
+        let mut margins = DVector::zeros(0);
+        let (_, g) = model.forward_vjp(d.x(), &mut |out| {
+            margins = out.component_mul(d.y());
+            DVector::from_fn(out.len(), |i, _| cfg.loss.deriv(margins[i]) * d.y()[i] / nb)
+        });
+        if !full_batch {
+            margins = model.forward(data.x()).component_mul(y);
+        }
+        report.min_margin = margins.min();
+        if !report.min_margin.is_finite() {
+            return Err(Error::NonFinite(format!("margin at step {}", report.steps)));
+        }
+        if cfg.stop_margin.is_some_and(|g| report.min_margin >= g) {
+            report.reached_margin = true;
+            return Ok(report);
+        }
+        if report.steps == cfg.max_steps {
+            return Ok(report);
+        }
+        let old = model.params().clone();
+        let theta = model.params_mut();
+        // Multiplicative factors first (decay on θ, the penalty on θ₁, both from the old θ),
+        // then the gradient step.
+        if cfg.weight_decay > 0.0 && !matches!(cfg.method, Method::Adam { .. }) {
+            *theta *= 1.0 - cfg.weight_decay;
+            report.shrink *= 1.0 - cfg.weight_decay;
+        }
+        if let Some((lam, len)) = cfg.norm_penalty {
+            let norm = old.rows(0, len).norm();
+            if norm > 0.0 {
+                let f = 1.0 - cfg.lr * lam / norm;
+                theta.rows_mut(0, len).scale_mut(f);
+                report.shrink *= f;
+            }
+        }
+        match cfg.method {
+            Method::Adam { beta1, beta2, eps } => {
+                let t = (report.steps + 1) as i32;
+                m1 = &m1 * beta1 + &g * (1.0 - beta1);
+                m2 = &m2 * beta2 + g.map(|v| v * v) * (1.0 - beta2);
+                let (c1, c2) = (1.0 - beta1.powi(t), 1.0 - beta2.powi(t));
+                for i in 0..p {
+                    theta[i] -= cfg.lr * (m1[i] / c1) / ((m2[i] / c2).sqrt() + eps);
+                }
+            }
+            _ => theta.axpy(-cfg.lr, &g, 1.0),
+        }
+        if let Some((len, count)) = cfg.path_blocks {
+            let (new, old) = (theta.as_slice(), old.as_slice());
+            for b in 0..count {
+                let (mut dd, mut mm) = (0.0, 0.0);
+                for j in b * len..(b + 1) * len {
+                    dd += (new[j] - old[j]) * (new[j] - old[j]);
+                    mm += new[j] * new[j];
+                }
+                report.path[b] += dd.sqrt();
+                report.mass[b] += mm.sqrt();
+            }
+        }
+        report.steps += 1;
+    }
+}

@@ -4,7 +4,11 @@
 //!   matrix product of the same shapes;
 //! - the KKT certificate for n = 100 points and p = 50,000 parameters (two-layer, m = 50, d = 1000,
 //!   structured Gram; and linear, d = 50,000, Gram by the symmetric block product);
-//! - the exact bias-free hard-margin SVM, n = 200, d = 1000.
+//! - the exact bias-free hard-margin SVM, n = 200, d = 1000;
+//! - input gradients of a two-layer net for n = 500 MNIST-sized points (d = 784, m = 1000) beside
+//!   one plain product of the same shape;
+//! - the minimal-perturbation search (DeepFool, L2, all classes) for 500 MNIST points on a
+//!   784-1000-10 net trained briefly by full-batch GD.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use dimple::data::near_orthogonal::{self, Sampling};
@@ -128,8 +132,76 @@ fn unlearn_one_point(c: &mut Criterion) {
     g.finish();
 }
 
+fn perturbations(c: &mut Criterion) {
+    use dimple::attack::deepfool::{deepfool, DeepFoolConfig};
+    use dimple::data::real::{load, Shipped};
+    use dimple::geometry::Constraint;
+    use dimple::model::Mlp;
+    use dimple::train::classifier::{train_classifier, ClassifierGd};
+    let mnist = load(Shipped::Mnist5k).expect("shipped MNIST subset");
+    // Every fifth image trains, 500 of the others are attacked (the file is not shuffled).
+    let train = mnist.subset(&(0..1000).map(|i| 5 * i).collect::<Vec<_>>());
+    let pts = mnist.subset(&(0..500).map(|i| 10 * i + 1).collect::<Vec<_>>());
+    let (n, d, m) = (500, 784, 1000);
+    let net = TwoLayer::init(
+        &mut rng::seeded(0, 2),
+        d,
+        m,
+        Activation::Relu,
+        true,
+        false,
+        1.0 / (d as f64).sqrt(),
+    );
+    let mut g = c.benchmark_group("perturbations");
+    g.sample_size(10);
+    g.bench_function("input_grad_two_layer_n500_d784_m1000", |b| {
+        b.iter(|| black_box(net.input_grad(black_box(pts.x()))))
+    });
+    let a = rng::gaussian_matrix(&mut rng::seeded(1, 0), n, m, 1.0);
+    let w = rng::gaussian_matrix(&mut rng::seeded(2, 0), m, d, 1.0);
+    g.bench_function("plain_product_500x1000x784", |b| {
+        b.iter(|| black_box(mul(&a, Op::N, &w, Op::N)))
+    });
+    let mut mlp = Mlp::init(
+        &mut rng::seeded(0, 2),
+        vec![d, m, 10],
+        Activation::Relu,
+        1.0,
+    )
+    .expect("mlp");
+    let rep = train_classifier(
+        &mut mlp,
+        &train,
+        &ClassifierGd {
+            lr: 0.1,
+            steps: 50,
+            weight_decay: 0.0,
+        },
+    )
+    .expect("training");
+    eprintln!(
+        "bench MLP training accuracy after 50 steps: {:.3}",
+        rep.accuracy
+    );
+    let cfg = DeepFoolConfig::default();
+    let r = deepfool(&mlp, pts.x(), pts.y(), &cfg, &Constraint::Free).expect("deepfool");
+    eprintln!(
+        "DeepFool: {} of {n} points broken ({} misclassified at x), max iterations {}",
+        r.success.iter().filter(|s| **s).count(),
+        r.iterations.iter().filter(|i| **i == 0).count(),
+        r.iterations.iter().max().unwrap_or(&0)
+    );
+    g.bench_function("deepfool_mnist500_784_1000_10", |b| {
+        b.iter(|| {
+            black_box(deepfool(&mlp, pts.x(), pts.y(), &cfg, &Constraint::Free).expect("deepfool"))
+        })
+    });
+    g.finish();
+}
+
 criterion_group!(
     benches,
+    perturbations,
     gd_step,
     certificate,
     hard_margin_svm,

@@ -135,7 +135,16 @@ fn unlearn_criterion_seeds() {
 
 #[test]
 fn results_do_not_depend_on_the_thread_count() {
-    let id = "kkt.multipliers.solvers";
+    for id in [
+        "kkt.multipliers.solvers",
+        "subspace.c2_chi2",
+        "dimpled.linear.cost_ratio",
+    ] {
+        same_on_one_and_two_threads(id);
+    }
+}
+
+fn same_on_one_and_two_threads(id: &str) {
     let serial = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()

@@ -298,3 +298,83 @@ fn unlearn_a_user_model_and_write_the_result() {
         .expect("svg")
         .starts_with("<svg"));
 }
+
+#[test]
+fn sweep_shards_merge_into_the_full_grid() {
+    let d = dir("sweep");
+    let (a, b, svg) = (d.join("a.jsonl"), d.join("b.jsonl"), d.join("k.svg"));
+    let common = [
+        "sweep",
+        "dimpled.baseline.beta",
+        "--scale",
+        "test",
+        "--grid",
+        "k=2,5,8",
+        "--json",
+    ];
+    let (code, out, _) = dimple(
+        &[
+            &common[..],
+            &["--shard", "1/2", "--out", a.to_str().unwrap()],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 2, "points 0 and 2 in shard 1/2");
+    let (code, _, _) = dimple(
+        &[
+            &common[..],
+            &["--shard", "2/2", "--out", b.to_str().unwrap()],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0);
+    let (code, out, err) = dimple(&[
+        "merge",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--plot",
+        svg.to_str().unwrap(),
+        "--measure",
+        "mean ρ²",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("[0] k = 2") && out.contains("[1] k = 5") && out.contains("[2] k = 8"));
+    assert!(std::fs::read_to_string(&svg).unwrap().starts_with("<svg"));
+    // A missing shard is reported, not hidden.
+    let (code, _, err) = dimple(&["merge", a.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(err.contains("missing") && err.contains("[1]"), "{err}");
+    // The same sweep run whole gives the same records as the shards.
+    let (_, whole, _) = dimple(&common);
+    let (_, merged, _) = dimple(&["merge", "--json", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert_eq!(whole, merged);
+}
+
+#[test]
+fn bad_sweeps_are_refused_with_exit_code_2() {
+    for args in [
+        vec!["sweep", "dimpled.baseline.beta", "--grid", "k=2,x"],
+        vec!["sweep", "dimpled.baseline.beta", "--grid", "k=0,2"],
+        vec!["sweep", "dimpled.baseline.beta", "--grid", "nope=1"],
+        vec!["sweep", "dimpled", "--grid", "k=2"],
+        vec![
+            "sweep",
+            "dimpled.baseline.beta",
+            "--grid",
+            "k=2",
+            "--shard",
+            "3/2",
+        ],
+    ] {
+        let (code, _, err) = dimple(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.starts_with("error:"), "{args:?}: {err}");
+    }
+    let d = dir("bad_merge");
+    let f = d.join("x.jsonl");
+    std::fs::write(&f, "{not json}\n").unwrap();
+    let (code, _, err) = dimple(&["merge", f.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("line 1"), "{err}");
+}

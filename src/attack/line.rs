@@ -44,10 +44,16 @@ pub fn first_root(net: &TwoLayer, x: &DVector<f64>, z: &DVector<f64>) -> LineRoo
     let v = net.v();
     let act = net.activation();
     let h0: f64 = (0..net.width()).map(|i| v[i] * act.value(p[i])).sum();
+    // A slope that cancels to rounding level is zero: otherwise a flat final piece would get a
+    // spurious root at ~1e17 (found by the `subspace` fuzz target).
+    let slope_tol =
+        64.0 * f64::EPSILON * (0..net.width()).map(|i| (v[i] * s[i]).abs()).sum::<f64>();
+    let flat = |sl: f64| if sl.abs() <= slope_tol { 0.0 } else { sl };
     // Active on (0, ε): p > 0, or p = 0 and moving up.
     let mut slope: f64 = (0..net.width())
         .map(|i| v[i] * s[i] * slope_of(act, p[i] > 0.0 || (p[i] == 0.0 && s[i] > 0.0)))
         .sum();
+    slope = flat(slope);
     let mut bps: Vec<(f64, usize)> = (0..net.width())
         .filter(|&i| s[i] != 0.0 && p[i] != 0.0 && -p[i] / s[i] > 0.0)
         .map(|i| (-p[i] / s[i], i))
@@ -72,13 +78,13 @@ pub fn first_root(net: &TwoLayer, x: &DVector<f64>, z: &DVector<f64>) -> LineRoo
     let (mut t_a, mut h_a) = (0.0, h0);
     for &(t_b, i) in &bps {
         let h_b = h_a + slope * (t_b - t_a);
-        if h_b == 0.0 || h_b.signum() != h0.signum() {
+        if slope != 0.0 && (h_b == 0.0 || h_b.signum() != h0.signum()) {
             out.t = Some(t_a - h_a / slope);
             return out;
         }
         // Unit i crosses its kink: it becomes active if s_i > 0, inactive otherwise.
         let change = v[i] * s[i] * (slope_of(act, true) - slope_of(act, false));
-        slope += if s[i] > 0.0 { change } else { -change };
+        slope = flat(slope + if s[i] > 0.0 { change } else { -change });
         t_a = t_b;
         h_a = h_b;
     }

@@ -11,15 +11,17 @@ use statrs::distribution::{ChiSquared, ContinuousCDF};
 
 pub struct Chi2;
 
-/// Per seed: Q(x) and the mis-normalised control Q(x)·S(x) (the active mass left out).
-pub(super) fn samples(p: &Params) -> Result<(usize, Vec<(f64, f64)>)> {
+/// Per seed: Q(x), the mis-normalised control Q(x)·S(x) (the active mass left out), ‖g⊥(x)‖
+/// and its D4 scale s_Tβ√(S(x)ℓ/d).
+pub(super) fn samples(p: &Params) -> Result<(usize, Vec<(f64, f64, f64, f64)>)> {
     let s = super::setting(p)?;
     let v = over_seeds(p.n("seeds")?, |seed| {
         let inst = train(seed, &s, Method::Gd)?;
         let x = inst.test_points(seed, 1)?;
         let g = analyse(&inst.net, &inst.sub, x.x())[0];
         let q = chi2_statistic(&g, s.d, inst.fit.shrink, s.beta);
-        Ok((q, q * g.active_mass))
+        let scale = inst.fit.shrink * s.beta * (g.active_mass * s.ell() as f64 / s.d as f64).sqrt();
+        Ok((q, q * g.active_mass, g.g_off, scale))
     })?;
     Ok((s.ell(), v))
 }
@@ -71,8 +73,11 @@ impl Check for Chi2 {
             ks_chi2(&ctrl, ell)?,
             ALPHA,
         );
+        let mean_of = |f: fn(&(f64, f64, f64, f64)) -> f64| v.iter().map(f).sum::<f64>() / s;
         ev.stat("mean Q/ℓ", mean / l)
-            .stat("var Q/(2ℓ)", var / (2.0 * l));
+            .stat("var Q/(2ℓ)", var / (2.0 * l))
+            .stat("mean ‖g⊥(x)‖", mean_of(|t| t.2))
+            .stat("mean D4 scale s_Tβ√(S(x)ℓ/d) of ‖g⊥‖", mean_of(|t| t.3));
         Ok(ev)
     }
 }

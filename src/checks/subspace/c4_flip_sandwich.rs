@@ -23,6 +23,7 @@ impl Check for FlipSandwich {
         for m in widths {
             let s = crate::subspace::Setting {
                 m,
+                weight_decay: p.f("kappa")?,
                 ..super::setting(p)?
             };
             let pts: Vec<PointGeometry> = over_seeds(p.n("seeds")?, |seed| {
@@ -37,25 +38,29 @@ impl Check for FlipSandwich {
                 .iter()
                 .filter_map(|g| g.line.t.map(|t| (t - g.line.t_first_order).abs() / t))
                 .collect();
-            ev.stat(
-                format!("m = {m}: median |t_exact − t₁|/t_exact"),
-                median(&gaps),
-            )
-            .stat(
-                format!("m = {m}: median L⊥/t_exact"),
-                median(
-                    &pts.iter()
-                        .filter_map(|g| g.line.t.map(|t| g.certified / t))
-                        .collect::<Vec<_>>(),
-                ),
-            )
-            .stat(
-                format!("m = {m}: fraction with t₁ before the first breakpoint"),
-                pts.iter()
-                    .filter(|g| g.line.t_first_order < g.line.first_breakpoint)
-                    .count() as f64
-                    / pts.len() as f64,
-            );
+            let exact: Vec<f64> = pts.iter().filter_map(|g| g.line.t).collect();
+            let certified: Vec<f64> = pts.iter().map(|g| g.certified).collect();
+            ev.stat(format!("m = {m}: median t_exact"), median(&exact))
+                .stat(format!("m = {m}: median L⊥"), median(&certified))
+                .stat(
+                    format!("m = {m}: median |t_exact − t₁|/t_exact"),
+                    median(&gaps),
+                )
+                .stat(
+                    format!("m = {m}: median L⊥/t_exact"),
+                    median(
+                        &pts.iter()
+                            .filter_map(|g| g.line.t.map(|t| g.certified / t))
+                            .collect::<Vec<_>>(),
+                    ),
+                )
+                .stat(
+                    format!("m = {m}: fraction with t₁ before the first breakpoint"),
+                    pts.iter()
+                        .filter(|g| g.line.t_first_order < g.line.first_breakpoint)
+                        .count() as f64
+                        / pts.len() as f64,
+                );
             all.extend(pts);
         }
         let flipped: Vec<&PointGeometry> = all.iter().filter(|g| g.line.t.is_some()).collect();

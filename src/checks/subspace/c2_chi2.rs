@@ -11,9 +11,20 @@ use statrs::distribution::{ChiSquared, ContinuousCDF};
 
 pub struct Chi2;
 
-/// Per seed: Q(x), the mis-normalised control Q(x)·S(x) (the active mass left out), ‖g⊥(x)‖
-/// and its D4 scale s_Tβ√(S(x)ℓ/d).
-pub(super) fn samples(p: &Params) -> Result<(usize, Vec<(f64, f64, f64, f64)>)> {
+/// One seed's measurements at its test point.
+pub(super) struct Sample {
+    /// Q(x).
+    pub q: f64,
+    /// The mis-normalised control Q(x)·S(x) (the active mass left out).
+    pub q_control: f64,
+    /// ‖g⊥(x)‖.
+    pub g_off: f64,
+    /// Its D4 scale s_Tβ√(S(x)ℓ/d).
+    pub scale: f64,
+}
+
+/// ℓ and one [`Sample`] per seed.
+pub(super) fn samples(p: &Params) -> Result<(usize, Vec<Sample>)> {
     let s = super::setting(p)?;
     let v = over_seeds(p.n("seeds")?, |seed| {
         let inst = train(seed, &s, Method::Gd)?;
@@ -21,7 +32,12 @@ pub(super) fn samples(p: &Params) -> Result<(usize, Vec<(f64, f64, f64, f64)>)> 
         let g = analyse(&inst.net, &inst.sub, x.x())[0];
         let q = chi2_statistic(&g, s.d, inst.fit.shrink, s.beta);
         let scale = inst.fit.shrink * s.beta * (g.active_mass * s.ell() as f64 / s.d as f64).sqrt();
-        Ok((q, q * g.active_mass, g.g_off, scale))
+        Ok(Sample {
+            q,
+            q_control: q * g.active_mass,
+            g_off: g.g_off,
+            scale,
+        })
     })?;
     Ok((s.ell(), v))
 }
@@ -39,8 +55,8 @@ impl Check for Chi2 {
     }
     fn run(&self, ctx: &Ctx<'_>) -> Result<Evidence> {
         let (ell, v) = samples(&ctx.params)?;
-        let q: Vec<f64> = v.iter().map(|s| s.0).collect();
-        let ctrl: Vec<f64> = v.iter().map(|s| s.1).collect();
+        let q: Vec<f64> = v.iter().map(|s| s.q).collect();
+        let ctrl: Vec<f64> = v.iter().map(|s| s.q_control).collect();
         let l = ell as f64;
         let s = q.len() as f64;
         let (mean, _) = mean_se(&q);
@@ -73,11 +89,11 @@ impl Check for Chi2 {
             ks_chi2(&ctrl, ell)?,
             ALPHA,
         );
-        let mean_of = |f: fn(&(f64, f64, f64, f64)) -> f64| v.iter().map(f).sum::<f64>() / s;
+        let mean_of = |f: fn(&Sample) -> f64| v.iter().map(f).sum::<f64>() / s;
         ev.stat("mean Q/ℓ", mean / l)
             .stat("var Q/(2ℓ)", var / (2.0 * l))
-            .stat("mean ‖g⊥(x)‖", mean_of(|t| t.2))
-            .stat("mean D4 scale s_Tβ√(S(x)ℓ/d) of ‖g⊥‖", mean_of(|t| t.3));
+            .stat("mean ‖g⊥(x)‖", mean_of(|t| t.g_off))
+            .stat("mean D4 scale s_Tβ√(S(x)ℓ/d) of ‖g⊥‖", mean_of(|t| t.scale));
         Ok(ev)
     }
 }

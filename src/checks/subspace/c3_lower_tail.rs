@@ -17,8 +17,8 @@ impl Check for LowerTail {
         let (ell, v) = super::c2_chi2::samples(&ctx.params)?;
         let l = ell as f64;
         let n = v.len();
-        let below = v.iter().filter(|s| s.0 < l / 2.0).count();
-        let below_ctrl = v.iter().filter(|s| s.1 < l / 2.0).count();
+        let below = v.iter().filter(|s| s.q < l / 2.0).count();
+        let below_ctrl = v.iter().filter(|s| s.q_control < l / 2.0).count();
         let bound = (-l / 16.0).exp();
         let exact = ChiSquared::new(l)
             .map_err(|e| crate::error::Error::input(format!("χ²_{ell}: {e}")))?

@@ -7,6 +7,8 @@
 // `!(x >= 0.0)` rejects NaN as well as negative values.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
+mod cli;
+
 use clap::{Parser, Subcommand};
 use dimple::check::{self, RunConfig, Scale, Verdict};
 use dimple::error::Error;
@@ -180,6 +182,90 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Attack a multi-class MLP (.safetensors) with MALT, APGD-T or the AutoAttack standard
+    /// pipeline (APGD-CE, APGD-T, FAB-T, Square); prints clean and robust accuracy, the
+    /// per-attack breakdown and the cost (passes and wall time).
+    Attack {
+        /// Model file (.safetensors, dimple.kind = mlp; e.g. from `dimple train`).
+        #[arg(long)]
+        model: PathBuf,
+        /// `digits` or `mnist5k` (the test part of the seeded split), or a data file (n × d,
+        /// values in [0, 1]).
+        #[arg(long)]
+        data: String,
+        /// Labels file (class indices) for a data file.
+        #[arg(long)]
+        labels: Option<PathBuf>,
+        /// Threat model.
+        #[arg(long, value_parser = ["linf", "l2"])]
+        norm: String,
+        /// Radius ε > 0.
+        #[arg(long)]
+        eps: f64,
+        /// Attack.
+        #[arg(long, default_value = "malt", value_parser = ["malt", "apgd-t", "autoattack"])]
+        method: String,
+        /// Attack only the first N points.
+        #[arg(long)]
+        n: Option<usize>,
+        /// APGD (and FAB) iterations.
+        #[arg(long, default_value_t = 100)]
+        iters: usize,
+        /// Targets (MALT's k; APGD-T's and FAB-T's number of targets).
+        #[arg(long, default_value_t = 9)]
+        k: usize,
+        /// MALT's candidate set size (default K − 1).
+        #[arg(long)]
+        testk: Option<usize>,
+        /// Seed of the random starts.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Seed and train fraction of the split of a shipped data set.
+        #[arg(long, default_value_t = 0)]
+        split_seed: u64,
+        /// Train fraction of the split of a shipped data set.
+        #[arg(long, default_value_t = 0.8)]
+        train_fraction: f64,
+        /// Write the adversarial points (x where unbroken) as .npy.
+        #[arg(long)]
+        adv_out: Option<PathBuf>,
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Train a multi-class MLP by full-batch GD on the cross-entropy and save it (.safetensors).
+    Train {
+        /// `digits` or `mnist5k` (the train part of the seeded split), or a data file.
+        #[arg(long)]
+        data: String,
+        /// Labels file for a data file.
+        #[arg(long)]
+        labels: Option<PathBuf>,
+        /// Hidden widths, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "64,32")]
+        hidden: Vec<usize>,
+        /// GD steps.
+        #[arg(long, default_value_t = 500)]
+        steps: usize,
+        /// Learning rate.
+        #[arg(long, default_value_t = 0.5)]
+        lr: f64,
+        /// Initialisation seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Seed of the split of a shipped data set.
+        #[arg(long, default_value_t = 0)]
+        split_seed: u64,
+        /// Train fraction of the split of a shipped data set.
+        #[arg(long, default_value_t = 0.8)]
+        train_fraction: f64,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Regenerate docs/ (index and one page per check, from a fresh test-scale run).
     Docs {
         /// Output directory.
@@ -191,7 +277,7 @@ enum Command {
     },
 }
 
-enum Failure {
+pub(crate) enum Failure {
     Verdict,
     Input(Error),
     CouldNotRun(Error),
@@ -208,7 +294,7 @@ impl From<Error> for Failure {
 
 /// Writes one line to stdout; a closed pipe (`dimple … | head`) ends the process quietly with
 /// the conventional SIGPIPE status instead of a panic.
-fn emit(text: &str) {
+pub(crate) fn emit(text: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     if let Err(e) = writeln!(out, "{text}").and_then(|_| out.flush()) {
@@ -959,6 +1045,62 @@ fn main() -> ExitCode {
                 json: *json,
             },
         ),
+        Command::Attack {
+            model,
+            data,
+            labels,
+            norm,
+            eps,
+            method,
+            n,
+            iters,
+            k,
+            testk,
+            seed,
+            split_seed,
+            train_fraction,
+            adv_out,
+            json,
+        } => cli::attack::run(&cli::attack::AttackArgs {
+            model,
+            data,
+            labels: labels.as_deref(),
+            norm,
+            eps: *eps,
+            method,
+            n: *n,
+            iters: *iters,
+            k: *k,
+            testk: *testk,
+            seed: *seed,
+            split_seed: *split_seed,
+            train_fraction: *train_fraction,
+            adv_out: adv_out.as_deref(),
+            json: *json,
+        }),
+        Command::Train {
+            data,
+            labels,
+            hidden,
+            steps,
+            lr,
+            seed,
+            split_seed,
+            train_fraction,
+            out,
+            json,
+        } => cli::train::run(&cli::train::TrainArgs {
+            data,
+            labels: labels.as_deref(),
+            hidden,
+            steps: *steps,
+            lr: *lr,
+            seed: *seed,
+            split_seed: *split_seed,
+            train_fraction: *train_fraction,
+            out,
+            json: *json,
+        }),
         Command::Docs { out, check } => cmd_docs(out, *check),
     };
     match result {

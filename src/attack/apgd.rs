@@ -120,6 +120,59 @@ pub fn oscillating(losses: &[f64], j: usize, k: usize, thr: f64) -> bool {
     ups as f64 <= thr * k as f64
 }
 
+/// The step-size rule of one sample at the checkpoints.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Halving {
+    reduced_last: bool,
+    loss_best_last: f64,
+}
+
+impl Halving {
+    /// The state before the first checkpoint: "halved at the previous check" is true for
+    /// AutoAttack and false for adv_lib; L_best at the last check is L(x₀).
+    pub fn new(variant: Variant, loss_best0: f64) -> Self {
+        Self {
+            reduced_last: variant == Variant::AutoAttack,
+            loss_best_last: loss_best0,
+        }
+    }
+    /// The decision at the checkpoint after iteration `i` with window `k`: halve if the loss
+    /// oscillates or if it was not halved at the previous check and L_best did not improve.
+    pub fn check(&mut self, losses: &[f64], i: usize, k: usize, loss_best: f64) -> bool {
+        let halve = oscillating(losses, i, k, 0.75)
+            || (!self.reduced_last && self.loss_best_last >= loss_best);
+        self.reduced_last = halve;
+        self.loss_best_last = loss_best;
+        halve
+    }
+}
+
+/// Replays the checkpoint rule on a scripted run: `loss0` = L(x₀), `losses[i]` = the loss after
+/// step i (N = losses.len()); L_best is the running maximum (strict improvements). Returns the
+/// (iteration, halve) decisions at the checkpoints.
+pub fn scripted_halvings(loss0: f64, losses: &[f64], variant: Variant) -> Vec<(usize, bool)> {
+    let n = losses.len();
+    let (mut k, decr, min_k) = schedule(n);
+    let mut slots = vec![0.0; n];
+    let mut best = loss0;
+    let mut state = Halving::new(variant, loss0);
+    let mut counter = 0;
+    let mut out = Vec::new();
+    for i in 0..n {
+        slots[i] = losses[i];
+        if losses[i] > best {
+            best = losses[i];
+        }
+        counter += 1;
+        if counter == k {
+            out.push((i, state.check(&slots, i, k, best)));
+            k = k.saturating_sub(decr).max(min_k);
+            counter = 0;
+        }
+    }
+    out
+}
+
 /// Per-iteration record of a run (for invariant checks): step sizes, distances to x in the
 /// threat norm, the best losses and the box violation.
 #[derive(Clone, Debug, Default)]
@@ -358,8 +411,10 @@ fn single_run(
     let (mut k, decr, min_k) = schedule(n_iter);
     let mut counter = 0;
     let mut losses = vec![vec![0.0; n]; n_iter];
-    let mut reduced_last = vec![c.cfg.variant == Variant::AutoAttack; n];
-    let mut loss_best_last = loss_best.clone();
+    let mut rule: Vec<Halving> = loss_best
+        .iter()
+        .map(|&l| Halving::new(c.cfg.variant, l))
+        .collect();
     for i in 0..n_iter {
         let a = if i == 0 { 1.0 } else { 0.75 };
         let momentum = &x_cur - &x_prev;
@@ -399,15 +454,11 @@ fn single_run(
             let mut halve = vec![false; n];
             for r in 0..n {
                 let col: Vec<f64> = losses.iter().map(|l| l[r]).collect();
-                let osc = oscillating(&col, i, k, 0.75);
-                let no_improvement = !reduced_last[r] && loss_best_last[r] >= loss_best[r];
-                halve[r] = osc || no_improvement;
+                halve[r] = rule[r].check(&col, i, k, loss_best[r]);
                 if halve[r] {
                     eta[r] /= 2.0;
                 }
             }
-            reduced_last = halve.clone();
-            loss_best_last = loss_best.clone();
             copy_rows(&mut x_cur, &x_best, &halve);
             copy_rows(&mut g, &grad_best, &halve);
             k = k.saturating_sub(decr).max(min_k);

@@ -1,29 +1,41 @@
 //! Adversarial perturbations shared by the subspace, dimpled and malt families.
 //!
-//! - [`losses`]: the attack losses on a logit row (CE, margin, DLR, targeted DLR in AutoAttack's
+//! - [`mod@losses`]: the attack losses on a logit row (CE, margin, DLR, targeted DLR in AutoAttack's
 //!   and adv_lib's forms) with their gradients (malt.md §4);
-//! - [`objective`]: a batched loss-and-input-gradient oracle over a classifier, with success
+//! - [`mod@objective`]: a batched loss-and-input-gradient oracle over a classifier, with success
 //!   tests and counted passes;
-//! - [`binary`]: a scalar model N(x) viewed as the two-logit classifier (0, N(x));
-//! - [`apgd`]: APGD for L∞ and L2 (Croce & Hein 2020) with both reference variants, optional box
+//! - [`mod@binary`]: a scalar model N(x) viewed as the two-logit classifier (0, N(x));
+//! - [`mod@apgd`]: APGD for L∞ and L2 (Croce & Hein 2020) with both reference variants, optional box
 //!   and a tangent-space constraint on the steps;
-//! - [`minimal`]: the smallest ε at which an attack succeeds, by bisection;
-//! - [`deepfool`]: minimal L2 perturbations by iterated linearisation (DeepFool);
-//! - [`line`]: exact first sign change of a two-layer ReLU net along a ray.
+//! - [`mod@minimal`]: the smallest ε at which an attack succeeds, by bisection;
+//! - [`mod@deepfool`]: minimal L2 perturbations by iterated linearisation (DeepFool);
+//! - [`mod@line`]: exact first sign change of a two-layer ReLU net along a ray;
+//! - [`mod@targets`]: MALT's targeting score and AutoAttack's logit ranking;
+//! - [`mod@fab`], [`mod@square`]: FAB-T and the Square attack;
+//! - [`mod@autoattack`]: the standard AutoAttack pipeline with per-stage successes and cost;
+//! - [`mod@malt`]: the MALT pipeline.
 //!
 //! Every kernel works on a whole batch at once: one forward and one backward product per
 //! iteration.
 
 pub mod apgd;
+pub mod autoattack;
 pub mod binary;
 pub mod deepfool;
+pub mod exact;
+pub mod fab;
 pub mod line;
 pub mod losses;
+pub mod malt;
 pub mod minimal;
 pub mod objective;
+pub mod square;
+pub mod targets;
 
 pub use apgd::{apgd, checkpoints, ApgdConfig, ApgdResult, Norm, Variant};
+pub use autoattack::{autoattack, AutoAttackConfig, PipelineReport, Stage};
 pub use binary::BinaryClassifier;
+pub use malt::{malt, MaltConfig, MaltReport};
 pub use objective::{ClassObjective, Cost, Eval, Goal, Objective};
 
 use nalgebra::DMatrix;

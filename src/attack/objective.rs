@@ -15,6 +15,8 @@ pub enum Goal {
     Untargeted,
     /// arg max z = t_i for the point's target t_i.
     Targeted(Vec<usize>),
+    /// A targeted loss toward t_i with success arg max z ≠ y (AutoAttack's APGD-T).
+    TargetedLossMisclassify(Vec<usize>),
 }
 
 /// Loss, gradient and success at a batch of rows.
@@ -86,7 +88,7 @@ impl<'a> ClassObjective<'a> {
                 "label {l} is not a class of a {k}-class model"
             )));
         }
-        if let Goal::Targeted(t) = &goal {
+        if let Goal::Targeted(t) | Goal::TargetedLossMisclassify(t) = &goal {
             if t.len() != labels.len() {
                 return Err(Error::shape(format!(
                     "{} targets for {} points",
@@ -115,14 +117,14 @@ impl<'a> ClassObjective<'a> {
     fn target(&self, i: usize) -> Option<usize> {
         match &self.goal {
             Goal::Untargeted => None,
-            Goal::Targeted(t) => Some(t[i]),
+            Goal::Targeted(t) | Goal::TargetedLossMisclassify(t) => Some(t[i]),
         }
     }
     fn is_success(&self, z: &[f64], i: usize) -> bool {
         let a = argmax(z);
-        match self.target(i) {
-            None => a != self.labels[i],
-            Some(t) => a == t,
+        match &self.goal {
+            Goal::Targeted(t) => a == t[i],
+            _ => a != self.labels[i],
         }
     }
 }

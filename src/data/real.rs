@@ -60,3 +60,35 @@ pub fn load(which: Shipped) -> Result<MultiClass> {
     let x = m.columns(0, d).map(|v| v / which.max_grey());
     MultiClass::new(x, y, 10)
 }
+
+/// A seeded split of `data` into a training part (the first ⌊fraction·n⌋ of a ChaCha
+/// permutation) and the rest.
+pub fn split(data: &MultiClass, seed: u64, fraction: f64) -> Result<(MultiClass, MultiClass)> {
+    let n = data.n();
+    let n_train = (fraction * n as f64).floor() as usize;
+    if !(fraction > 0.0 && fraction < 1.0) || n_train == 0 || n_train == n {
+        return Err(Error::input(format!(
+            "train fraction {fraction} leaves an empty part of {n} samples"
+        )));
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut r = crate::rng::seeded(seed, crate::rng::stream::CHOICE);
+    for i in (1..n).rev() {
+        order.swap(i, crate::rng::index(&mut r, i + 1));
+    }
+    Ok((
+        data.subset(&order[..n_train]),
+        data.subset(&order[n_train..]),
+    ))
+}
+
+impl Shipped {
+    /// Parses `digits` or `mnist5k`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "digits" => Some(Self::Digits),
+            "mnist5k" => Some(Self::Mnist5k),
+            _ => None,
+        }
+    }
+}

@@ -107,6 +107,17 @@ impl Mlp {
         zs
     }
 
+    /// Layer l's weights W_l (out × in) and bias b_l as owned matrices.
+    pub fn weights(&self, l: usize) -> Option<(DMatrix<f64>, DVector<f64>)> {
+        let spec = *self.layers().get(l)?;
+        let (wt, b) = self.layer(spec);
+        let (fi, fo) = (spec.1, spec.2);
+        Some((
+            DMatrix::from_column_slice(fi, fo, wt.data).transpose(),
+            DVector::from_column_slice(b),
+        ))
+    }
+
     /// Per-class input gradients ∇_x z_c(x) for one class c and every row, n × d.
     pub fn class_input_grad(&self, x: &DMatrix<f64>, c: usize) -> DMatrix<f64> {
         let k = self.classes();

@@ -1,0 +1,292 @@
+//! AutoAttack's "standard" pipeline (Croce & Hein 2020, arXiv:2003.01690; fra31/auto-attack
+//! `autoattack.py`): APGD-CE → APGD-T (targets: the 2nd … 10th largest clean logits) → FAB-T (9
+//! targets) → Square (5000 queries). Clean-misclassified points are never attacked; every stage
+//! attacks only the points still robust, and a point leaves once broken. Robust accuracy is the
+//! pointwise worst case. Each stage reports its successes, its passes (forward + backward and
+//! forward-only, per sample, including one verification forward per attacked point and run) and
+//! its wall time.
+
+use super::apgd::{apgd, ApgdConfig, Norm, Variant};
+use super::fab::{fab_targeted, FabConfig};
+use super::losses::{argmax, DlrForm, Loss};
+use super::objective::{ClassObjective, Cost, Goal, Objective};
+use super::square::square;
+use super::targets::autoattack_targets;
+use crate::error::{Error, Result};
+use crate::geometry::Constraint;
+use crate::model::Classifier;
+use crate::rng::{self, stream};
+use nalgebra::DMatrix;
+use serde::Serialize;
+use std::time::Instant;
+
+/// A stage of the pipeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Stage {
+    /// APGD on the cross-entropy, untargeted.
+    ApgdCe,
+    /// APGD on AutoAttack's targeted DLR toward the top-9 logits, success = misclassified.
+    ApgdT,
+    /// FAB-T toward the top-9 logits.
+    FabT,
+    /// Square, untargeted.
+    Square,
+}
+
+impl Stage {
+    /// The standard version's stages.
+    pub const STANDARD: [Stage; 4] = [Stage::ApgdCe, Stage::ApgdT, Stage::FabT, Stage::Square];
+    /// Name as in AutoAttack's output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ApgdCe => "apgd-ce",
+            Self::ApgdT => "apgd-t",
+            Self::FabT => "fab-t",
+            Self::Square => "square",
+        }
+    }
+}
+
+/// One stage's outcome.
+#[derive(Clone, Debug, Serialize)]
+pub struct StageReport {
+    /// Stage name.
+    pub name: String,
+    /// Points it broke.
+    pub broken: usize,
+    /// Passes it made.
+    pub cost: Cost,
+    /// Wall time, seconds.
+    pub seconds: f64,
+}
+
+/// Outcome of a pipeline (AutoAttack or MALT).
+#[derive(Clone, Debug)]
+pub struct PipelineReport {
+    /// Clean prediction = label.
+    pub clean_correct: Vec<bool>,
+    /// Broken by the pipeline (clean-misclassified points count as not robust but not broken).
+    pub broken: Vec<bool>,
+    /// The adversarial points (x where unbroken).
+    pub x_adv: DMatrix<f64>,
+    /// Per stage.
+    pub stages: Vec<StageReport>,
+    /// Total passes, including the clean forward pass.
+    pub cost: Cost,
+    /// Total wall time, seconds.
+    pub seconds: f64,
+}
+
+impl PipelineReport {
+    /// Fraction of points correctly classified after the attack.
+    pub fn robust_accuracy(&self) -> f64 {
+        let n = self.broken.len() as f64;
+        (0..self.broken.len())
+            .filter(|&i| self.clean_correct[i] && !self.broken[i])
+            .count() as f64
+            / n
+    }
+    /// Fraction correctly classified at x.
+    pub fn clean_accuracy(&self) -> f64 {
+        self.clean_correct.iter().filter(|c| **c).count() as f64 / self.clean_correct.len() as f64
+    }
+}
+
+/// Pipeline settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AutoAttackConfig {
+    /// Threat model.
+    pub norm: Norm,
+    /// Radius.
+    pub eps: f64,
+    /// APGD / FAB iterations.
+    pub n_iter: usize,
+    /// Number of targets of APGD-T and FAB-T.
+    pub targets: usize,
+    /// Square's queries.
+    pub square_queries: usize,
+    /// Stages to run, in order.
+    pub stages: Vec<Stage>,
+    /// Seed of the random starts.
+    pub seed: u64,
+}
+
+impl AutoAttackConfig {
+    /// The standard version at radius `eps`.
+    pub fn standard(norm: Norm, eps: f64) -> Self {
+        Self {
+            norm,
+            eps,
+            n_iter: 100,
+            targets: 9,
+            square_queries: 5000,
+            stages: Stage::STANDARD.to_vec(),
+            seed: 0,
+        }
+    }
+}
+
+/// Validates the attacked batch: shapes, labels, finite points in [0, 1], ε > 0.
+pub fn validate(model: &dyn Classifier, x: &DMatrix<f64>, y: &[usize], eps: f64) -> Result<()> {
+    if x.ncols() != model.input_dim() || x.nrows() != y.len() {
+        return Err(Error::shape(format!(
+            "{} × {} points with {} labels for a model of input dimension {}",
+            x.nrows(),
+            x.ncols(),
+            y.len(),
+            model.input_dim()
+        )));
+    }
+    crate::error::ensure_finite("attacked points", x.as_slice())?;
+    if x.iter().any(|v| !(0.0..=1.0).contains(v)) {
+        return Err(Error::input("attacked points must lie in the box [0, 1]"));
+    }
+    if let Some(&l) = y.iter().find(|&&l| l >= model.classes()) {
+        return Err(Error::input(format!(
+            "label {l} is out of range for a {}-class model",
+            model.classes()
+        )));
+    }
+    if !(eps > 0.0) || !eps.is_finite() {
+        return Err(Error::input(format!(
+            "ε must be positive and finite, got {eps}"
+        )));
+    }
+    Ok(())
+}
+
+/// Runs the pipeline.
+pub fn autoattack(
+    model: &dyn Classifier,
+    x: &DMatrix<f64>,
+    y: &[usize],
+    cfg: &AutoAttackConfig,
+) -> Result<PipelineReport> {
+    validate(model, x, y, cfg.eps)?;
+    let start = Instant::now();
+    let n = x.nrows();
+    let z = model.logits(x);
+    let rows: Vec<Vec<f64>> = (0..n).map(|i| z.row(i).iter().copied().collect()).collect();
+    let clean_correct: Vec<bool> = (0..n).map(|i| argmax(&rows[i]) == y[i]).collect();
+    let mut report = PipelineReport {
+        clean_correct: clean_correct.clone(),
+        broken: vec![false; n],
+        x_adv: x.clone(),
+        stages: Vec::new(),
+        cost: Cost {
+            gradients: 0,
+            forwards: n,
+        },
+        seconds: 0.0,
+    };
+    if cfg
+        .stages
+        .iter()
+        .any(|s| matches!(s, Stage::ApgdT | Stage::FabT))
+    {
+        Loss::DlrTargeted(DlrForm::AutoAttack).check_classes(model.classes())?;
+        if cfg.targets + 1 > model.classes() {
+            return Err(Error::input(format!(
+                "{} targets need at least {} classes, the model has {}",
+                cfg.targets,
+                cfg.targets + 1,
+                model.classes()
+            )));
+        }
+    }
+    let mut rng = rng::seeded(cfg.seed, stream::ATTACK);
+    for &stage in &cfg.stages {
+        let t0 = Instant::now();
+        let mut stage_cost = Cost::default();
+        let mut broken_here = 0;
+        let runs: Vec<Option<usize>> = match stage {
+            Stage::ApgdCe | Stage::Square => vec![None],
+            Stage::ApgdT | Stage::FabT => (0..cfg.targets).map(Some).collect(),
+        };
+        for run in runs {
+            let live: Vec<usize> = (0..n)
+                .filter(|&i| clean_correct[i] && !report.broken[i])
+                .collect();
+            if live.is_empty() {
+                break;
+            }
+            let xs = x.select_rows(&live);
+            let ys: Vec<usize> = live.iter().map(|&i| y[i]).collect();
+            let (x_adv, success, cost) = match stage {
+                Stage::ApgdCe | Stage::ApgdT => {
+                    let (loss, goal) = match run {
+                        None => (Loss::CrossEntropy, Goal::Untargeted),
+                        Some(j) => (
+                            Loss::DlrTargeted(DlrForm::AutoAttack),
+                            Goal::TargetedLossMisclassify(
+                                live.iter()
+                                    .map(|&i| autoattack_targets(&rows[i], cfg.targets)[j])
+                                    .collect(),
+                            ),
+                        ),
+                    };
+                    let obj = ClassObjective::new(model, &ys, loss, goal)?;
+                    let acfg = ApgdConfig {
+                        n_iter: cfg.n_iter,
+                        ..ApgdConfig::new(cfg.norm, Variant::AutoAttack)
+                    };
+                    let idx: Vec<usize> = (0..live.len()).collect();
+                    let r = apgd(
+                        &obj,
+                        &xs,
+                        &idx,
+                        &vec![cfg.eps; live.len()],
+                        &acfg,
+                        &Constraint::Free,
+                        &mut rng,
+                        None,
+                    )?;
+                    let ok = obj.success(&r.x_adv, &idx);
+                    (r.x_adv, ok, obj.cost())
+                }
+                Stage::FabT => {
+                    let tg: Vec<usize> = live
+                        .iter()
+                        .map(|&i| autoattack_targets(&rows[i], cfg.targets)[run.unwrap_or(0)])
+                        .collect();
+                    let fc = FabConfig {
+                        n_iter: cfg.n_iter,
+                        ..FabConfig::new(cfg.norm)
+                    };
+                    let r = fab_targeted(model, &xs, &ys, &tg, &fc);
+                    let ok: Vec<bool> = r.radius.iter().map(|&rr| rr <= cfg.eps).collect();
+                    (r.x_adv, ok, r.cost)
+                }
+                Stage::Square => {
+                    let r = square(
+                        model,
+                        &xs,
+                        &ys,
+                        cfg.norm,
+                        cfg.eps,
+                        cfg.square_queries,
+                        &mut rng,
+                    );
+                    (r.x_adv, r.success, r.cost)
+                }
+            };
+            stage_cost = stage_cost + cost;
+            for (r, &i) in live.iter().enumerate() {
+                if success[r] {
+                    report.broken[i] = true;
+                    report.x_adv.row_mut(i).copy_from(&x_adv.row(r));
+                    broken_here += 1;
+                }
+            }
+        }
+        report.cost = report.cost + stage_cost;
+        report.stages.push(StageReport {
+            name: stage.name().to_string(),
+            broken: broken_here,
+            cost: stage_cost,
+            seconds: t0.elapsed().as_secs_f64(),
+        });
+    }
+    report.seconds = start.elapsed().as_secs_f64();
+    Ok(report)
+}

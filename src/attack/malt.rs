@@ -1,0 +1,151 @@
+//! MALT (Melamed, Yehudai & Shamir 2024, arXiv:2407.02240; official code `MALT_attack.py`):
+//! targets ranked once at the clean x by the score of [`super::targets`], then for i = 0 … k − 1
+//! on the points still unbroken a targeted APGD (adv_lib variant, targeted DLR in adv_lib's form)
+//! toward T_i; a point counts as broken only if arg max f(x_adv) = T_i. Clean-misclassified points
+//! are not filtered (robust accuracy = mean[arg max f(x_adv) = y]).
+//!
+//! Passes per sample (malt.md §7): 1 forward + |C| gradients for the targeting, then per target
+//! run (N + 1) gradients + 1 verification forward.
+
+use super::apgd::{apgd, ApgdConfig, Norm, Variant};
+use super::autoattack::{validate, PipelineReport, StageReport};
+use super::losses::{argmax, DlrForm, Loss};
+use super::objective::{ClassObjective, Cost, Goal, Objective};
+use super::targets::{malt_rankings, Ranking};
+use crate::error::Result;
+use crate::geometry::Constraint;
+use crate::model::Classifier;
+use crate::rng::{self, stream};
+use nalgebra::DMatrix;
+use std::time::Instant;
+
+/// MALT settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MaltConfig {
+    /// Threat model.
+    pub norm: Norm,
+    /// Radius.
+    pub eps: f64,
+    /// Targets attacked.
+    pub k: usize,
+    /// Candidates scored.
+    pub testk: usize,
+    /// APGD iterations per target.
+    pub n_iter: usize,
+    /// Seed of the random starts.
+    pub seed: u64,
+}
+
+impl MaltConfig {
+    /// The demo settings: k = 9, testk = min(100, K − 1), 100 iterations.
+    pub fn new(norm: Norm, eps: f64, classes: usize) -> Self {
+        Self {
+            norm,
+            eps,
+            k: 9.min(classes.saturating_sub(1)),
+            testk: 100.min(classes.saturating_sub(1)),
+            n_iter: 100,
+            seed: 0,
+        }
+    }
+}
+
+/// MALT's outcome: the pipeline report, the rankings and the rank at which each point broke.
+#[derive(Clone, Debug)]
+pub struct MaltReport {
+    /// Successes, passes, time.
+    pub pipeline: PipelineReport,
+    /// The ranking at each clean point.
+    pub rankings: Vec<Ranking>,
+    /// 0-based target rank that broke the point.
+    pub broken_at: Vec<Option<usize>>,
+}
+
+/// Runs MALT.
+pub fn malt(
+    model: &dyn Classifier,
+    x: &DMatrix<f64>,
+    y: &[usize],
+    cfg: &MaltConfig,
+) -> Result<MaltReport> {
+    validate(model, x, y, cfg.eps)?;
+    Loss::DlrTargeted(DlrForm::AdvLib).check_classes(model.classes())?;
+    let start = Instant::now();
+    let n = x.nrows();
+    let t0 = Instant::now();
+    let (rankings, mut cost) = malt_rankings(model, x, y, cfg.norm, cfg.k, cfg.testk)?;
+    let z = model.logits(x);
+    let clean_correct: Vec<bool> = (0..n)
+        .map(|i| argmax(&z.row(i).iter().copied().collect::<Vec<_>>()) == y[i])
+        .collect();
+    let mut stages = vec![StageReport {
+        name: "targeting".into(),
+        broken: 0,
+        cost,
+        seconds: t0.elapsed().as_secs_f64(),
+    }];
+    let mut broken = vec![false; n];
+    let mut broken_at = vec![None; n];
+    let mut x_adv = x.clone();
+    let mut rng = rng::seeded(cfg.seed, stream::ATTACK);
+    let acfg = ApgdConfig {
+        n_iter: cfg.n_iter,
+        ..ApgdConfig::new(cfg.norm, Variant::AdvLib)
+    };
+    let t1 = Instant::now();
+    let mut attack_cost = Cost::default();
+    for rank in 0..cfg.k {
+        let live: Vec<usize> = (0..n).filter(|&i| !broken[i]).collect();
+        if live.is_empty() {
+            break;
+        }
+        let xs = x.select_rows(&live);
+        let ys: Vec<usize> = live.iter().map(|&i| y[i]).collect();
+        let tg: Vec<usize> = live.iter().map(|&i| rankings[i].targets[rank]).collect();
+        let obj = ClassObjective::new(
+            model,
+            &ys,
+            Loss::DlrTargeted(DlrForm::AdvLib),
+            Goal::Targeted(tg),
+        )?;
+        let idx: Vec<usize> = (0..live.len()).collect();
+        let r = apgd(
+            &obj,
+            &xs,
+            &idx,
+            &vec![cfg.eps; live.len()],
+            &acfg,
+            &Constraint::Free,
+            &mut rng,
+            None,
+        )?;
+        let ok = obj.success(&r.x_adv, &idx);
+        attack_cost = attack_cost + obj.cost();
+        for (row, &i) in live.iter().enumerate() {
+            if ok[row] {
+                broken[i] = true;
+                broken_at[i] = Some(rank);
+                x_adv.row_mut(i).copy_from(&r.x_adv.row(row));
+            }
+        }
+    }
+    stages.push(StageReport {
+        name: "targeted apgd".into(),
+        broken: broken.iter().filter(|b| **b).count(),
+        cost: attack_cost,
+        seconds: t1.elapsed().as_secs_f64(),
+    });
+    cost = cost + attack_cost;
+    Ok(MaltReport {
+        pipeline: PipelineReport {
+            clean_correct,
+            broken,
+            x_adv,
+            stages,
+            cost,
+            seconds: start.elapsed().as_secs_f64(),
+        },
+        rankings,
+        broken_at,
+    })
+}

@@ -200,7 +200,7 @@ enum Command {
         #[arg(long, value_parser = ["linf", "l2"])]
         norm: String,
         /// Radius ε > 0.
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         eps: f64,
         /// Attack.
         #[arg(long, default_value = "malt", value_parser = ["malt", "apgd-t", "autoattack"])]

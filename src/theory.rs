@@ -179,6 +179,14 @@ theory_files![
     "dimpled.curved.tangent",
     "dimpled.real.pca",
     "dimpled.mislabeled",
+    "malt.score.unit",
+    "malt.linear.optimal",
+    "malt.dlr.variants",
+    "malt.apgd.schedule",
+    "malt.apgd.invariants",
+    "malt.twolayer.certified",
+    "malt.twolayer.mesoscopic",
+    "malt.pipeline.vs_apgdt",
 ];
 
 impl Theory {

@@ -279,3 +279,43 @@ fn dimpled_real_pca() {
 fn dimpled_mislabeled() {
     assert_check("dimpled.mislabeled");
 }
+
+#[test]
+fn malt_score_unit() {
+    assert_check("malt.score.unit");
+}
+
+#[test]
+fn malt_linear_optimal() {
+    assert_check("malt.linear.optimal");
+}
+
+#[test]
+fn malt_dlr_variants() {
+    assert_check("malt.dlr.variants");
+}
+
+#[test]
+fn malt_apgd_schedule() {
+    assert_check("malt.apgd.schedule");
+}
+
+#[test]
+fn malt_apgd_invariants() {
+    assert_check("malt.apgd.invariants");
+}
+
+#[test]
+fn malt_twolayer_certified() {
+    assert_check("malt.twolayer.certified");
+}
+
+#[test]
+fn malt_twolayer_mesoscopic() {
+    assert_check("malt.twolayer.mesoscopic");
+}
+
+#[test]
+fn malt_pipeline_vs_apgdt() {
+    assert_check("malt.pipeline.vs_apgdt");
+}

@@ -378,3 +378,151 @@ fn bad_sweeps_are_refused_with_exit_code_2() {
     assert_eq!(code, 2);
     assert!(err.contains("line 1"), "{err}");
 }
+
+#[test]
+fn train_then_attack_with_every_method() {
+    let d = dir("attack");
+    let model = d.join("digits.safetensors");
+    let adv = d.join("adv.npy");
+    let (code, out, err) = dimple(&[
+        "train",
+        "--data",
+        "digits",
+        "--hidden",
+        "16",
+        "--steps",
+        "100",
+        "--out",
+        model.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("test accuracy"));
+    for method in ["malt", "apgd-t", "autoattack"] {
+        let (code, out, err) = dimple(&[
+            "attack",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            "digits",
+            "--norm",
+            "linf",
+            "--eps",
+            "0.1",
+            "--method",
+            method,
+            "--n",
+            "10",
+            "--iters",
+            "10",
+            "--json",
+            "--adv-out",
+            adv.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{method}: {err}");
+        let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON record");
+        let (clean, robust) = (
+            v["clean_accuracy"].as_f64().unwrap(),
+            v["robust_accuracy"].as_f64().unwrap(),
+        );
+        assert!(robust <= clean, "{method}");
+        assert!(v["cost"]["gradients"].as_u64().unwrap() > 0);
+    }
+    let a = npy::read(&adv).expect("adversarial examples");
+    assert_eq!(a.shape, vec![10, 64]);
+}
+
+#[test]
+fn bad_attacks_are_refused_with_exit_code_2() {
+    let d = dir("bad_attack");
+    let model = d.join("m.safetensors");
+    let (code, _, _) = dimple(&[
+        "train",
+        "--data",
+        "digits",
+        "--hidden",
+        "8",
+        "--steps",
+        "5",
+        "--out",
+        model.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    let m = model.to_str().unwrap();
+    let labels = d.join("y.npy");
+    npy::write(&labels, &[2], &[0.0, 12.0]).unwrap();
+    let data = d.join("x.npy");
+    npy::write(&data, &[2, 64], &vec![0.5; 128]).unwrap();
+    let wrong = d.join("x3.npy");
+    npy::write(&wrong, &[2, 3], &[0.5; 6]).unwrap();
+    for (args, needle) in [
+        (
+            vec![
+                "attack", "--model", m, "--data", "digits", "--norm", "linf", "--eps", "-1",
+            ],
+            "ε must be positive",
+        ),
+        (
+            vec![
+                "attack", "--model", m, "--data", "digits", "--norm", "linf", "--eps", "0",
+            ],
+            "ε must be positive",
+        ),
+        (
+            vec![
+                "attack",
+                "--model",
+                m,
+                "--data",
+                data.to_str().unwrap(),
+                "--labels",
+                labels.to_str().unwrap(),
+                "--norm",
+                "l2",
+                "--eps",
+                "0.5",
+            ],
+            "out of range",
+        ),
+        (
+            vec![
+                "attack",
+                "--model",
+                m,
+                "--data",
+                wrong.to_str().unwrap(),
+                "--labels",
+                labels.to_str().unwrap(),
+                "--norm",
+                "l2",
+                "--eps",
+                "0.5",
+            ],
+            "features",
+        ),
+        (
+            vec![
+                "attack",
+                "--model",
+                m,
+                "--data",
+                data.to_str().unwrap(),
+                "--norm",
+                "l2",
+                "--eps",
+                "0.5",
+            ],
+            "--labels",
+        ),
+        (
+            vec![
+                "attack", "--model", m, "--data", "digits", "--norm", "l2", "--eps", "0.5", "--k",
+                "20",
+            ],
+            "K − 1",
+        ),
+    ] {
+        let (code, _, err) = dimple(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}

@@ -3,6 +3,7 @@
 pub mod common;
 pub mod dimpled;
 pub mod kkt;
+pub mod malt;
 pub mod subspace;
 pub mod unlearn;
 
@@ -16,6 +17,7 @@ pub fn registry() -> Vec<Box<dyn Check>> {
     v.extend(unlearn::checks());
     v.extend(subspace::checks());
     v.extend(dimpled::checks());
+    v.extend(malt::checks());
     v
 }
 

@@ -32,11 +32,13 @@ pub struct AttackArgs<'a> {
 pub fn run(a: &AttackArgs<'_>) -> Result<(), Failure> {
     let model = match io::load(a.model)? {
         Loaded::Classifier(m) => m,
-        Loaded::Binary(_) => return Err(Error::input(format!(
+        Loaded::Binary(_) => {
+            return Err(Error::input(format!(
             "{} is a binary (scalar) model; `attack` needs a multi-class MLP (dimple.kind = mlp)",
             a.model.display()
         ))
-        .into()),
+            .into())
+        }
     };
     let mut data = multiclass(a.data, a.labels, a.split_seed, a.train_fraction, false)?;
     if let Some(n) = a.n {

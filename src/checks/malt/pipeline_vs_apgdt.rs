@@ -1,0 +1,186 @@
+//! `malt.pipeline.vs_apgdt` (probe, with a gate on accounting): MALT (k = 9, testk = K − 1,
+//! adv_lib APGD) against APGD-CE + APGD-T (AutoAttack variant, 9 targets) on the nets of
+//! malt.twolayer.certified at an ε where about half of the points break (the median of MALT's
+//! linearised L∞ distance), and against the full standard AutoAttack on an MLP trained on the
+//! shipped 8×8 digits. Gate: the counted passes equal the cost formula (malt.md §7, with one
+//! verification forward pass per attacked point and run). Probe: |broken_AA ∖ broken_MALT| ≤ 1 %
+//! of the points.
+
+use super::{cluster_net, row};
+use crate::attack::targets::malt_rankings;
+use crate::attack::{autoattack, malt, AutoAttackConfig, MaltConfig, Norm, Stage};
+use crate::check::{Check, Ctx, Evidence};
+use crate::data::real::{self, Shipped};
+use crate::error::Result;
+use crate::model::{Activation, Classifier, Mlp};
+use crate::rng::{self, stream};
+use crate::stats::median;
+use crate::theory::Kind;
+use crate::train::classifier::{train_classifier, ClassifierGd};
+
+pub struct PipelineVsApgdt;
+
+impl Check for PipelineVsApgdt {
+    fn id(&self) -> &'static str {
+        "malt.pipeline.vs_apgdt"
+    }
+    fn run(&self, ctx: &Ctx<'_>) -> Result<Evidence> {
+        let p = &ctx.params;
+        let seed = p.n("seed")? as u64;
+        let n_iter = p.n("n_iter")?;
+        let (net, data) = cluster_net(p, seed, p.n("m")?, p.n("points")?)?;
+        let (n, k) = (data.n(), net.classes());
+        let norm = Norm::Linf;
+        let (ranks, _) = malt_rankings(&net, data.x(), data.y(), norm, 1, k - 1)?;
+        let eps = median(
+            &ranks
+                .iter()
+                .map(|r| r.scores.iter().copied().fold(f64::INFINITY, f64::min))
+                .collect::<Vec<_>>(),
+        );
+        let mut mc = MaltConfig::new(norm, eps, k);
+        mc.n_iter = n_iter;
+        mc.seed = seed;
+        let m = malt(&net, data.x(), data.y(), &mc)?;
+        let ac = AutoAttackConfig {
+            n_iter,
+            stages: vec![Stage::ApgdCe, Stage::ApgdT],
+            seed,
+            ..AutoAttackConfig::standard(norm, eps)
+        };
+        let a = autoattack(&net, data.x(), data.y(), &ac)?;
+        // The cost formulas, per point, from where each point broke.
+        let step = n_iter + 1;
+        let (mut malt_g, mut malt_f) = (0usize, 0usize);
+        for i in 0..n {
+            let runs = m.broken_at[i].map_or(mc.k, |r| r + 1);
+            malt_g += (k - 1) + runs * step;
+            malt_f += 1 + runs;
+        }
+        // APGD-CE: (N + 1) gradients + 1 verification forward per correctly classified point;
+        // APGD-T: the same per (point, target) run, the runs counted by the verification passes.
+        let correct = a.clean_correct.iter().filter(|c| **c).count();
+        let t_runs = a.stages[1].cost.forwards;
+        let aa_g = (correct + t_runs) * step;
+        let aa_f = n + correct + t_runs;
+        let count_bad = usize::from(m.pipeline.cost.gradients != malt_g)
+            + usize::from(m.pipeline.cost.forwards != malt_f)
+            + usize::from(a.cost.gradients != aa_g)
+            + usize::from(a.cost.forwards != aa_f);
+        let malt_g_with_n: usize = (0..n)
+            .map(|i| (k - 1) + m.broken_at[i].map_or(mc.k, |r| r + 1) * n_iter)
+            .sum();
+        let malt_set = &m.pipeline.broken;
+        let aa_set = &a.broken;
+        let aa_only = (0..n).filter(|&i| aa_set[i] && !malt_set[i]).count();
+        let malt_only = (0..n)
+            .filter(|&i| malt_set[i] && !aa_set[i] && a.clean_correct[i])
+            .count();
+        let mut ev = ctx.evidence();
+        ev.le(
+            "counted passes ≠ the cost formula (MALT and APGD-CE + APGD-T, fwd+bwd and fwd)",
+            Kind::Gate,
+            count_bad as f64,
+            0.0,
+        )
+        .le(
+            "|broken_AA ∖ broken_MALT| / points",
+            Kind::Probe,
+            aa_only as f64 / n as f64,
+            0.01,
+        )
+        .ge(
+            "control: the formula with N in place of N + 1 misses the count (|difference|)",
+            Kind::Control,
+            (m.pipeline.cost.gradients as f64 - malt_g_with_n as f64).abs(),
+            1.0,
+        );
+        ev.stat("ε (L∞)", eps)
+            .stat("points", n as f64)
+            .stat(
+                "broken by MALT",
+                malt_set.iter().filter(|b| **b).count() as f64,
+            )
+            .stat(
+                "broken by APGD-CE + APGD-T",
+                aa_set.iter().filter(|b| **b).count() as f64,
+            )
+            .stat("broken by APGD-CE + APGD-T, not by MALT", aa_only as f64)
+            .stat("broken by MALT, not by APGD-CE + APGD-T", malt_only as f64)
+            .stat(
+                "fwd+bwd passes: MALT / (APGD-CE + APGD-T)",
+                m.pipeline.cost.gradients as f64 / a.cost.gradients as f64,
+            );
+        // The headline on the shipped digits: MALT against the full standard pipeline.
+        let digits = real::load(Shipped::Digits)?;
+        let (train, test) = real::split(&digits, seed, 0.8)?;
+        let mut mlp = Mlp::init(
+            &mut rng::seeded(seed, stream::INIT),
+            vec![64, 32, 10],
+            Activation::Relu,
+            1.0,
+        )?;
+        train_classifier(
+            &mut mlp,
+            &train,
+            &ClassifierGd {
+                lr: 0.5,
+                steps: p.n("digits_steps")?,
+                weight_decay: 0.0,
+            },
+        )?;
+        let pts = test.subset(&(0..p.n("digits_points")?.min(test.n())).collect::<Vec<_>>());
+        let eps_d = p.f("digits_eps")?;
+        let mut md = MaltConfig::new(norm, eps_d, 10);
+        md.n_iter = n_iter;
+        md.seed = seed;
+        let mr = malt(&mlp, pts.x(), pts.y(), &md)?;
+        let ad = AutoAttackConfig {
+            n_iter,
+            square_queries: p.n("square_queries")?,
+            seed,
+            ..AutoAttackConfig::standard(norm, eps_d)
+        };
+        let ar = autoattack(&mlp, pts.x(), pts.y(), &ad)?;
+        let nd = pts.n();
+        let exceptions = (0..nd)
+            .filter(|&i| ar.broken[i] && !mr.pipeline.broken[i])
+            .count();
+        ev.stat("digits: points", nd as f64)
+            .stat("digits: clean accuracy", ar.clean_accuracy())
+            .stat(
+                "digits: robust accuracy, AutoAttack standard",
+                ar.robust_accuracy(),
+            )
+            .stat("digits: robust accuracy, MALT", {
+                let z = mlp.logits(&mr.pipeline.x_adv);
+                (0..nd)
+                    .filter(|&i| crate::attack::losses::argmax(&row(&z, i)) == pts.y()[i])
+                    .count() as f64
+                    / nd as f64
+            })
+            .stat(
+                "digits: broken by AutoAttack, not by MALT",
+                exceptions as f64,
+            )
+            .stat(
+                "digits: fwd+bwd passes MALT / AutoAttack",
+                mr.pipeline.cost.gradients as f64 / ar.cost.gradients as f64,
+            )
+            .stat(
+                "digits: forward passes MALT / AutoAttack",
+                mr.pipeline.cost.forwards as f64 / ar.cost.forwards as f64,
+            )
+            .stat(
+                "digits: wall time MALT / AutoAttack",
+                mr.pipeline.seconds / ar.seconds,
+            );
+        for s in &ar.stages {
+            ev.stat(
+                format!("digits: AutoAttack stage {} broke", s.name),
+                s.broken as f64,
+            );
+        }
+        Ok(ev)
+    }
+}

@@ -237,6 +237,50 @@ impl Ctx<'_> {
             v.apply(|t| *t = t.clamp(lo, hi));
         }
     }
+    /// One APGD update: z = P(x_i + η s(g)), x_{i+1} = P(x_i + a(z − x_i) + (1 − a)(x_i − x_{i−1})).
+    /// L∞ is one fused pass over the entries (the projection is entrywise).
+    fn step(
+        &self,
+        x: &DMatrix<f64>,
+        prev: &DMatrix<f64>,
+        g: &DMatrix<f64>,
+        eta: &[f64],
+        a: f64,
+    ) -> DMatrix<f64> {
+        match self.cfg.norm {
+            Norm::Linf => {
+                let (n, d) = x.shape();
+                let (lo, hi) = self
+                    .cfg
+                    .bounds
+                    .unwrap_or((f64::NEG_INFINITY, f64::INFINITY));
+                let mut out = DMatrix::zeros(n, d);
+                let (xs, ps, gs, x0) = (
+                    x.as_slice(),
+                    prev.as_slice(),
+                    g.as_slice(),
+                    self.x.as_slice(),
+                );
+                for (k, o) in out.as_mut_slice().iter_mut().enumerate() {
+                    let i = k % n;
+                    let (c0, e) = (x0[k], self.eps[i]);
+                    let clip = |v: f64| v.max(c0 - e).min(c0 + e).clamp(lo, hi);
+                    let z = clip(xs[k] + eta[i] * gs[k].signum_or_zero());
+                    *o = clip(xs[k] + a * (z - xs[k]) + (1.0 - a) * (xs[k] - ps[k]));
+                }
+                out
+            }
+            Norm::L2 => {
+                let mut step = self.direction(g);
+                scale_rows(&mut step, eta);
+                let mut z = x + step;
+                self.project(&mut z);
+                let mut xn = x + (z - x) * a + (x - prev) * (1.0 - a);
+                self.project(&mut xn);
+                xn
+            }
+        }
+    }
     fn direction(&self, g: &DMatrix<f64>) -> DMatrix<f64> {
         match self.cfg.norm {
             Norm::Linf => g.map(f64::signum_or_zero),
@@ -417,21 +461,14 @@ fn single_run(
         .collect();
     for i in 0..n_iter {
         let a = if i == 0 { 1.0 } else { 0.75 };
-        let momentum = &x_cur - &x_prev;
-        x_prev = x_cur.clone();
         if let Some(t) = trace.as_deref_mut() {
             t.eta.push(eta.clone());
             if i == 0 {
-                t.first_momentum = momentum.amax() * (1.0 - a);
+                t.first_momentum = (&x_cur - &x_prev).amax() * (1.0 - a);
             }
         }
-        let mut step = c.direction(&g);
-        scale_rows(&mut step, &eta);
-        let mut z = &x_cur + step;
-        c.project(&mut z);
-        let mut xn = &x_cur + (z - &x_cur) * a + momentum * (1.0 - a);
-        c.project(&mut xn);
-        x_cur = xn;
+        let xn = c.step(&x_cur, &x_prev, &g, &eta, a);
+        x_prev = std::mem::replace(&mut x_cur, xn);
         let e = obj.eval(&x_cur, idx);
         g = e.grad;
         constraint.project_rows(&mut g, idx);

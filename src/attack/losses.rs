@@ -85,7 +85,7 @@ impl Loss {
                 (z[t] - z[a], g)
             }
             (Self::Dlr, _) => {
-                let s = sorted_desc(z);
+                let s = top4(z);
                 let a = argmax_except(z, y);
                 let den = z[s[0]] - z[s[2]] + 1e-12;
                 let num = z[y] - z[a];
@@ -98,7 +98,7 @@ impl Loss {
             }
             (Self::DlrTargeted(form), t) => {
                 let t = t.unwrap_or(y);
-                let s = sorted_desc(z);
+                let s = top4(z);
                 let c = match form {
                     DlrForm::AutoAttack => 1e-12,
                     DlrForm::AdvLib => 1e-8,
@@ -119,6 +119,31 @@ impl Loss {
             }
         }
     }
+}
+
+/// The indices of the four largest entries of z (K ≥ 4; for K = 3 the last slot repeats the
+/// third), by decreasing value with ties by index — the first four of [`sorted_desc`] without
+/// sorting or allocating.
+pub fn top4(z: &[f64]) -> [usize; 4] {
+    let mut best = [usize::MAX; 4];
+    for (j, &v) in z.iter().enumerate() {
+        let mut pos = 4;
+        while pos > 0 && (best[pos - 1] == usize::MAX || v.total_cmp(&z[best[pos - 1]]).is_gt()) {
+            pos -= 1;
+        }
+        if pos < 4 {
+            for q in (pos + 1..4).rev() {
+                best[q] = best[q - 1];
+            }
+            best[pos] = j;
+        }
+    }
+    for q in 1..4 {
+        if best[q] == usize::MAX {
+            best[q] = best[q - 1];
+        }
+    }
+    best
 }
 
 /// Indices of z sorted by decreasing value (ties by index).
@@ -173,6 +198,19 @@ mod tests {
                     "{loss:?} class {c}: {fd} vs {}",
                     g[c]
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn top4_matches_the_sort() {
+        let mut r = crate::rng::seeded(1, 0);
+        for k in [4usize, 5, 10, 30] {
+            for _ in 0..200 {
+                let z: Vec<f64> = (0..k)
+                    .map(|_| (crate::rng::normal(&mut r) * 3.0).round())
+                    .collect();
+                assert_eq!(top4(&z).to_vec(), sorted_desc(&z)[..4].to_vec(), "{z:?}");
             }
         }
     }

@@ -140,8 +140,11 @@ impl Objective for ClassObjective<'_> {
         let mut success = vec![false; n];
         let (_, grad, _) = self.model.forward_backward(x, false, &mut |z| {
             let mut cot = DMatrix::zeros(n, z.ncols());
+            let mut row = vec![0.0; z.ncols()];
             for r in 0..n {
-                let row: Vec<f64> = z.row(r).iter().copied().collect();
+                for (c, v) in row.iter_mut().enumerate() {
+                    *v = z[(r, c)];
+                }
                 let i = idx[r];
                 let (l, g) = self.loss.eval(&row, self.labels[i], self.target(i));
                 loss[r] = l;

@@ -10,7 +10,8 @@
 //! - the minimal-perturbation search (DeepFool, L2, all classes) for 500 MNIST points on a
 //!   784-1000-10 net trained briefly by full-batch GD;
 //! - APGD-T (9 targets × 100 iterations, L∞ ε = 0.1) on a 64-32-10 MLP over 500 points of the
-//!   8×8 digits.
+//!   8×8 digits;
+//! - explanations of 100 MNIST images from 6 MLPs 784-256-10 (4 × 4 patches).
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use dimple::data::near_orthogonal::{self, Sampling};
@@ -246,8 +247,55 @@ fn attacks(c: &mut Criterion) {
     g.finish();
 }
 
+fn explanations(c: &mut Criterion) {
+    use dimple::data::real::{load, Shipped};
+    use dimple::explain::images::{explain_images, Patches};
+    use dimple::model::{Classifier, Mlp};
+    use dimple::train::classifier::{train_classifier, ClassifierGd};
+    let mnist = load(Shipped::Mnist5k).expect("shipped MNIST subset");
+    let train = mnist.subset(&(0..500).map(|i| 5 * i).collect::<Vec<_>>());
+    let imgs = mnist.subset(&(0..100).map(|i| 10 * i + 1).collect::<Vec<_>>());
+    let models: Vec<Mlp> = (0..6)
+        .map(|s| {
+            let mut m = Mlp::init(
+                &mut rng::seeded(s, 2),
+                vec![784, 256, 10],
+                Activation::Relu,
+                1.0,
+            )
+            .expect("mlp");
+            train_classifier(
+                &mut m,
+                &train,
+                &ClassifierGd {
+                    lr: 0.1,
+                    steps: 20,
+                    weight_decay: 0.0,
+                },
+            )
+            .expect("training");
+            m
+        })
+        .collect();
+    let refs: Vec<&dyn Classifier> = models.iter().map(|m| m as &dyn Classifier).collect();
+    let patches = Patches::new(784, 4).expect("patches");
+    let ok = explain_images(&refs, imgs.x(), imgs.y(), patches)
+        .expect("explain")
+        .iter()
+        .filter(|r| r.is_ok())
+        .count();
+    eprintln!("explained {ok} of 100 images (the rest fail the preconditions)");
+    let mut g = c.benchmark_group("explanations");
+    g.sample_size(10);
+    g.bench_function("explain_mnist100_6_mlps_784_256_10", |b| {
+        b.iter(|| black_box(explain_images(&refs, imgs.x(), imgs.y(), patches).expect("explain")))
+    });
+    g.finish();
+}
+
 criterion_group!(
     benches,
+    explanations,
     attacks,
     perturbations,
     gd_step,

@@ -21,6 +21,7 @@ pub mod checks;
 pub mod data;
 pub mod dimpled;
 pub mod error;
+pub mod explain;
 pub mod geometry;
 pub mod linalg;
 pub mod loss;

@@ -233,6 +233,46 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Explain an image from gradient agreement between the model and independently trained
+    /// surrogates: ranked patches with IP, NORM and S, precision against occlusion, a heat map.
+    Explain {
+        /// The explained model (.safetensors MLP).
+        #[arg(long)]
+        model: PathBuf,
+        /// Surrogate models, comma-separated (at least 3 must agree with the label).
+        #[arg(long, value_delimiter = ',', required = true)]
+        surrogates: Vec<PathBuf>,
+        /// `mnist5k` or `digits` (the test part of the seeded split), or a data file (square images).
+        #[arg(long)]
+        data: String,
+        /// Labels file for a data file.
+        #[arg(long)]
+        labels: Option<PathBuf>,
+        /// The image to explain.
+        #[arg(long, default_value_t = 0)]
+        index: usize,
+        /// Summarise the first N images instead (mean precision against occlusion).
+        #[arg(long, default_value_t = 1)]
+        images: usize,
+        /// Number of patches listed (and k of precision@k).
+        #[arg(long, default_value_t = 5)]
+        top: usize,
+        /// Patch side in pixels (positions are p × p patches, D = p²).
+        #[arg(long, default_value_t = 4)]
+        patch: usize,
+        /// Write the heat maps (S, IP, NORM, occlusion) beside the image as SVG.
+        #[arg(long)]
+        map: Option<PathBuf>,
+        /// Seed of the split of a shipped data set.
+        #[arg(long, default_value_t = 0)]
+        split_seed: u64,
+        /// Train fraction of the split of a shipped data set.
+        #[arg(long, default_value_t = 0.8)]
+        train_fraction: f64,
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Train a multi-class MLP by full-batch GD on the cross-entropy and save it (.safetensors).
     Train {
         /// `digits` or `mnist5k` (the train part of the seeded split), or a data file.
@@ -1099,6 +1139,33 @@ fn main() -> ExitCode {
             split_seed: *split_seed,
             train_fraction: *train_fraction,
             out,
+            json: *json,
+        }),
+        Command::Explain {
+            model,
+            surrogates,
+            data,
+            labels,
+            index,
+            images,
+            top,
+            patch,
+            map,
+            split_seed,
+            train_fraction,
+            json,
+        } => cli::explain::run(&cli::explain::ExplainArgs {
+            model,
+            surrogates,
+            data,
+            labels: labels.as_deref(),
+            index: *index,
+            images: *images,
+            top: *top,
+            patch: *patch,
+            map: map.as_deref(),
+            split_seed: *split_seed,
+            train_fraction: *train_fraction,
             json: *json,
         }),
         Command::Docs { out, check } => cmd_docs(out, *check),

@@ -187,6 +187,11 @@ theory_files![
     "malt.twolayer.certified",
     "malt.twolayer.mesoscopic",
     "malt.pipeline.vs_apgdt",
+    "explain.baseline.cos",
+    "explain.offsubspace.null",
+    "explain.invariance",
+    "explain.bugs",
+    "explain.planted.recovery",
 ];
 
 impl Theory {

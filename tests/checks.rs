@@ -319,3 +319,28 @@ fn malt_twolayer_mesoscopic() {
 fn malt_pipeline_vs_apgdt() {
     assert_check("malt.pipeline.vs_apgdt");
 }
+
+#[test]
+fn explain_baseline_cos() {
+    assert_check("explain.baseline.cos");
+}
+
+#[test]
+fn explain_offsubspace_null() {
+    assert_check("explain.offsubspace.null");
+}
+
+#[test]
+fn explain_invariance() {
+    assert_check("explain.invariance");
+}
+
+#[test]
+fn explain_bugs() {
+    assert_check("explain.bugs");
+}
+
+#[test]
+fn explain_planted_recovery() {
+    assert_check("explain.planted.recovery");
+}

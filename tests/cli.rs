@@ -526,3 +526,145 @@ fn bad_attacks_are_refused_with_exit_code_2() {
         assert!(err.contains(needle), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn explain_names_patches_and_refuses_bad_input() {
+    let d = dir("explain");
+    let mut paths = Vec::new();
+    for s in 0..4 {
+        let p = d.join(format!("m{s}.safetensors"));
+        let (code, _, err) = dimple(&[
+            "train",
+            "--data",
+            "digits",
+            "--hidden",
+            "16",
+            "--steps",
+            "150",
+            "--seed",
+            &s.to_string(),
+            "--out",
+            p.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        paths.push(p.to_str().unwrap().to_string());
+    }
+    let sur = paths[1..].join(",");
+    let map = d.join("map.svg");
+    // The first test image every model classifies correctly.
+    let mut found = false;
+    for i in 0..20 {
+        let (code, out, _) = dimple(&[
+            "explain",
+            "--model",
+            &paths[0],
+            "--surrogates",
+            &sur,
+            "--data",
+            "digits",
+            "--index",
+            &i.to_string(),
+            "--patch",
+            "2",
+            "--top",
+            "3",
+            "--json",
+            "--map",
+            map.to_str().unwrap(),
+        ]);
+        if code == 0 {
+            let v: serde_json::Value = serde_json::from_str(out.trim()).expect("JSON");
+            assert_eq!(v["top"].as_array().unwrap().len(), 3);
+            assert!(std::fs::read_to_string(&map).unwrap().starts_with("<svg"));
+            found = true;
+            break;
+        }
+    }
+    assert!(found, "no test image passed the preconditions");
+    let (code, out, _) = dimple(&[
+        "explain",
+        "--model",
+        &paths[0],
+        "--surrogates",
+        &sur,
+        "--data",
+        "digits",
+        "--images",
+        "20",
+        "--patch",
+        "4",
+        "--top",
+        "2",
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.contains("precision@2"));
+    let self_sur = format!("{},{}", paths[0], sur);
+    for (args, needle) in [
+        (
+            vec![
+                "explain",
+                "--model",
+                &paths[0],
+                "--surrogates",
+                &self_sur,
+                "--data",
+                "digits",
+                "--patch",
+                "2",
+                "--images",
+                "2",
+            ],
+            "",
+        ),
+        (
+            vec![
+                "explain",
+                "--model",
+                &paths[0],
+                "--surrogates",
+                &paths[1],
+                "--data",
+                "digits",
+                "--patch",
+                "2",
+                "--images",
+                "2",
+            ],
+            "",
+        ),
+        (
+            vec![
+                "explain",
+                "--model",
+                &paths[0],
+                "--surrogates",
+                &sur,
+                "--data",
+                "digits",
+                "--patch",
+                "3",
+            ],
+            "patch side",
+        ),
+        (
+            vec![
+                "explain",
+                "--model",
+                &paths[0],
+                "--surrogates",
+                &sur,
+                "--data",
+                "digits",
+                "--patch",
+                "2",
+                "--index",
+                "100000",
+            ],
+            "out of range",
+        ),
+    ] {
+        let (code, _, err) = dimple(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(needle), "{err}");
+    }
+}

@@ -2,6 +2,7 @@
 
 pub mod common;
 pub mod dimpled;
+pub mod explain;
 pub mod kkt;
 pub mod malt;
 pub mod subspace;
@@ -18,6 +19,7 @@ pub fn registry() -> Vec<Box<dyn Check>> {
     v.extend(subspace::checks());
     v.extend(dimpled::checks());
     v.extend(malt::checks());
+    v.extend(explain::checks());
     v
 }
 

@@ -1,6 +1,7 @@
-//! Subcommands of the binary that attack and train multi-class models.
+//! Subcommands of the binary that train, attack and explain multi-class models.
 
 pub mod attack;
+pub mod explain;
 pub mod train;
 
 use dimple::data::{load, real, MultiClass};

@@ -1,0 +1,156 @@
+//! `explain.bugs`: regression tests for the reference code's pitfalls (explain.md §4): the
+//! explanation of a left-padded text names the word whose slot carries the gradient, with and
+//! without out-of-vocabulary words; a surrogate equal to f₀, and fewer than three agreeing
+//! surrogates, are errors; two calls give bit-identical scores.
+
+use crate::check::{Check, Ctx, Evidence};
+use crate::error::Result;
+use crate::explain::pooled::SumPooled;
+use crate::explain::text::{leading_slot_scores, left_pad, word_scores};
+use crate::explain::{order, param_hash, scores, select_models, Ranking};
+use crate::model::{Activation, Model, TwoLayer};
+use crate::rng::{self, stream};
+use crate::theory::Kind;
+use nalgebra::DMatrix;
+use std::collections::HashMap;
+
+pub struct Bugs;
+
+/// The word named first by IP for a text whose gradient is non-zero only in `target`'s slot.
+fn named(
+    words: &[&str],
+    vocab: &HashMap<String, usize>,
+    target: &str,
+    slots: usize,
+    seed: u64,
+) -> Result<(Option<String>, Option<String>)> {
+    let padded = left_pad(words, vocab, slots)?;
+    let t_idx = words.iter().position(|w| *w == target).unwrap_or(0);
+    let slot = padded.word_slot[t_idx].unwrap_or(0);
+    let mut r = rng::seeded(seed, stream::DIRECTIONS);
+    let shared = rng::gaussian_matrix(&mut r, 1, 8, 1.0);
+    let grads: Vec<DMatrix<f64>> = (0..4)
+        .map(|_| {
+            let mut g = DMatrix::zeros(slots, 8);
+            let row = &shared + rng::gaussian_matrix(&mut r, 1, 8, 0.1);
+            g.row_mut(slot).copy_from(&row);
+            g
+        })
+        .collect();
+    let sc = scores(&grads)?;
+    let per_word = word_scores(&padded, &sc.ip);
+    let best = per_word
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| s.map(|s| (i, s)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(i, _)| words[i].to_string());
+    let leading = leading_slot_scores(words.len(), &sc.ip);
+    let buggy = leading
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .filter(|(_, s)| **s > 0.0)
+        .map(|(i, _)| words[i].to_string());
+    Ok((best, buggy))
+}
+
+impl Check for Bugs {
+    fn id(&self) -> &'static str {
+        "explain.bugs"
+    }
+    fn run(&self, ctx: &Ctx<'_>) -> Result<Evidence> {
+        let seed = ctx.params.n("seed")? as u64;
+        let vocab: HashMap<String, usize> = ["this", "movie", "was", "good", "but", "plot", "bad"]
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w.to_string(), i + 1))
+            .collect();
+        let clean = [
+            "this", "movie", "was", "good", "but", "the", "plot", "was", "bad",
+        ];
+        let with_oov = [
+            "this", "zzz", "movie", "qqq", "was", "good", "but", "the", "plot", "was", "bad",
+        ];
+        let mut wrong = 0;
+        let mut buggy_right = 0;
+        for words in [&clean[..], &with_oov[..]] {
+            let (best, buggy) = named(words, &vocab, "good", 16, seed)?;
+            wrong += usize::from(best.as_deref() != Some("good"));
+            buggy_right += usize::from(buggy.as_deref() == Some("good"));
+        }
+        // Hand-built tiny models: f₀ and 4 surrogates (distinct seeds), a copy of f₀ and
+        // disagreeing surrogates.
+        let net = |s: u64| -> Result<SumPooled> {
+            SumPooled::new(
+                TwoLayer::init(
+                    &mut rng::seeded(s, stream::INIT),
+                    4,
+                    6,
+                    Activation::Relu,
+                    true,
+                    false,
+                    0.5,
+                ),
+                3,
+            )
+        };
+        let models: Vec<SumPooled> = (0..5).map(|s| net(seed + s)).collect::<Result<_>>()?;
+        let hashes: Vec<u64> = models.iter().map(|m| param_hash(m.params())).collect();
+        let copy_rejected = select_models(
+            &[true; 5],
+            &[hashes[0], hashes[0], hashes[2], hashes[3], hashes[4]],
+        )
+        .is_err();
+        let few_rejected = select_models(&[true, true, true, false, false], &hashes).is_err();
+        let empty_rejected = select_models(&[true], &hashes[..1]).is_err();
+        let doc = DMatrix::from_fn(1, 12, |_, j| (j as f64 * 0.37).sin());
+        let grads = |_: ()| -> Vec<DMatrix<f64>> {
+            models.iter().map(|m| m.position_grads(&doc)).collect()
+        };
+        let (s1, s2) = (scores(&grads(()))?, scores(&grads(()))?);
+        let identical = s1
+            .ip
+            .iter()
+            .zip(&s2.ip)
+            .all(|(a, b)| a.to_bits() == b.to_bits())
+            && s1
+                .norm
+                .iter()
+                .zip(&s2.norm)
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+        let _ = order(&s1, Ranking::S);
+        let mut ev = ctx.evidence();
+        ev.le(
+            "texts whose explanation does not name the word carrying the gradient",
+            Kind::Gate,
+            wrong as f64,
+            0.0,
+        )
+        .ge(
+            "a surrogate equal to f₀ is an error",
+            Kind::Gate,
+            f64::from(u8::from(copy_rejected)),
+            1.0,
+        )
+        .ge(
+            "fewer than 3 agreeing surrogates (2, and none) are errors",
+            Kind::Gate,
+            f64::from(u8::from(few_rejected && empty_rejected)),
+            1.0,
+        )
+        .ge(
+            "two calls give bit-identical scores",
+            Kind::Gate,
+            f64::from(u8::from(identical)),
+            1.0,
+        )
+        .le(
+            "control: the reference code's leading-slot reading names the right word (texts)",
+            Kind::Control,
+            buggy_right as f64,
+            0.0,
+        );
+        Ok(ev)
+    }
+}

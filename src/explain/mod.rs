@@ -1,0 +1,199 @@
+//! Explanations from gradient agreement across independently trained models (Melamed & Caruana
+//! 2023, arXiv:2311.13454; official code `HD_explainer.py`, `utils.py`; explain.md §2).
+//!
+//! For models a = 0 (the explained model f₀) and the surrogates that agree with the label, G_a[w]
+//! ∈ R^D is the input gradient at position w (a word's embedding, or a patch of pixels):
+//! - angle score IP(w) = mean over ordered pairs a ≠ b of |cos(G_a[w], G_b[w])|, with
+//!   cos = ⟨G_a, G_b⟩/(‖G_a‖‖G_b‖ + 1e−15);
+//! - norm score NORM(w) = mean over models of ‖G_a[w]‖/max_{w'}‖G_a[w']‖;
+//! - small-norm filter: S(w) = IP(w) if NORM(w) ≤ τ = median_w NORM(w), else 0;
+//! - output: the top k positions by S with S > 0; comparison rankings by IP, by NORM (largest
+//!   first), by NORM among small-norm positions, and random.
+//!
+//! Under the off-subspace mechanism (subspace.md D1–D4) the part of G_a outside the data
+//! subspace is model-specific isotropic noise, whose |cos| follows the null law
+//! cos² ~ Beta(½, (D − 1)/2), E|cos| = Γ(D/2)/(√π Γ((D + 1)/2)) [derived, explain.md §3].
+//! Preconditions are errors: f₀ must classify the input correctly, at least three surrogates
+//! must agree with the label, no surrogate may equal f₀ (parameter hash), shapes must match.
+
+pub mod images;
+pub mod pooled;
+pub mod text;
+
+use crate::error::{Error, Result};
+use crate::rng::{self, Rng};
+use nalgebra::{DMatrix, DVector};
+use std::hash::{Hash, Hasher};
+
+/// The scores of every position.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scores {
+    /// IP(w).
+    pub ip: Vec<f64>,
+    /// NORM(w).
+    pub norm: Vec<f64>,
+    /// S(w) (IP on small-norm positions, else 0).
+    pub s: Vec<f64>,
+    /// τ = median NORM.
+    pub tau: f64,
+}
+
+/// IP, NORM and S from per-model gradients (each L × D, one row per position; at least two
+/// models).
+pub fn scores(grads: &[DMatrix<f64>]) -> Result<Scores> {
+    let m = grads.len();
+    if m < 2 {
+        return Err(Error::input(format!(
+            "the scores need at least 2 models, got {m}"
+        )));
+    }
+    let (l, d) = grads[0].shape();
+    if let Some(g) = grads.iter().find(|g| g.shape() != (l, d)) {
+        return Err(Error::shape(format!(
+            "gradients of different shapes: {l} × {d} and {} × {}",
+            g.nrows(),
+            g.ncols()
+        )));
+    }
+    for g in grads {
+        crate::error::ensure_finite("gradients", g.as_slice())?;
+    }
+    let norms: Vec<Vec<f64>> = grads.iter().map(crate::attack::row_norms).collect();
+    let mut ip = vec![0.0; l];
+    let pairs = (m * (m - 1)) as f64;
+    for a in 0..m {
+        for b in 0..m {
+            if a == b {
+                continue;
+            }
+            for (w, v) in ip.iter_mut().enumerate() {
+                let dot: f64 = (0..d).map(|j| grads[a][(w, j)] * grads[b][(w, j)]).sum();
+                *v += (dot / (norms[a][w] * norms[b][w] + 1e-15)).abs() / pairs;
+            }
+        }
+    }
+    let mut norm = vec![0.0; l];
+    for na in &norms {
+        let top = na.iter().copied().fold(0.0, f64::max);
+        for (w, v) in norm.iter_mut().enumerate() {
+            *v += if top > 0.0 { na[w] / top } else { 0.0 } / m as f64;
+        }
+    }
+    let tau = crate::stats::median(&norm);
+    let s = (0..l)
+        .map(|w| if norm[w] <= tau { ip[w] } else { 0.0 })
+        .collect();
+    Ok(Scores { ip, norm, s, tau })
+}
+
+/// A ranking of positions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ranking {
+    /// By S, positive scores only.
+    S,
+    /// By IP.
+    Ip,
+    /// By NORM, largest first.
+    Norm,
+    /// By NORM among the small-norm positions (NORM ≤ τ), largest first.
+    NormSmall,
+}
+
+/// The positions ordered by `ranking` (descending; ties by position).
+pub fn order(sc: &Scores, ranking: Ranking) -> Vec<usize> {
+    let l = sc.ip.len();
+    let (key, keep): (&[f64], Box<dyn Fn(usize) -> bool>) = match ranking {
+        Ranking::S => (&sc.s, Box::new(|w| sc.s[w] > 0.0)),
+        Ranking::Ip => (&sc.ip, Box::new(|_| true)),
+        Ranking::Norm => (&sc.norm, Box::new(|_| true)),
+        Ranking::NormSmall => (&sc.norm, Box::new(|w| sc.norm[w] <= sc.tau)),
+    };
+    let mut idx: Vec<usize> = (0..l).filter(|&w| keep(w)).collect();
+    idx.sort_by(|&a, &b| key[b].total_cmp(&key[a]).then(a.cmp(&b)));
+    idx
+}
+
+/// A uniformly random order of `l` positions.
+pub fn random_order(rng: &mut Rng, l: usize) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..l).collect();
+    for i in (1..l).rev() {
+        idx.swap(i, rng::index(rng, i + 1));
+    }
+    idx
+}
+
+/// |top_k(order) ∩ truth| / k.
+pub fn precision_at(order: &[usize], truth: &[usize], k: usize) -> f64 {
+    if k == 0 {
+        return f64::NAN;
+    }
+    order.iter().take(k).filter(|w| truth.contains(w)).count() as f64 / k as f64
+}
+
+/// A hash of a parameter vector's bit patterns (equal parameters, equal hash).
+pub fn param_hash(theta: &DVector<f64>) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    theta.len().hash(&mut h);
+    for v in theta.iter() {
+        v.to_bits().hash(&mut h);
+    }
+    h.finish()
+}
+
+/// Which models take part: f₀ (index 0, must be correct) and the agreeing surrogates (at least
+/// three). `correct[a]` says whether model a classifies the input as labelled; `hashes[a]` is
+/// its parameter hash. Returns the indices of the models used.
+pub fn select_models(correct: &[bool], hashes: &[u64]) -> Result<Vec<usize>> {
+    if correct.len() != hashes.len() || correct.is_empty() {
+        return Err(Error::shape("one correctness flag and one hash per model"));
+    }
+    if !correct[0] {
+        return Err(Error::input(
+            "the explained model misclassifies this input; there is nothing to explain",
+        ));
+    }
+    if let Some(a) = (1..hashes.len()).find(|&a| hashes[a] == hashes[0]) {
+        return Err(Error::input(format!(
+            "surrogate {a} has the same parameters as the explained model (a self-pair would inflate IP)"
+        )));
+    }
+    let agree: Vec<usize> = (1..correct.len()).filter(|&a| correct[a]).collect();
+    if agree.len() < 3 {
+        return Err(Error::input(format!(
+            "only {} surrogate(s) agree with the label; the method needs at least 3",
+            agree.len()
+        )));
+    }
+    Ok(std::iter::once(0).chain(agree).collect())
+}
+
+/// E|cos| for independent isotropic vectors in R^D: Γ(D/2)/(√π Γ((D + 1)/2)).
+pub fn null_mean_abs_cos(d: usize) -> f64 {
+    use statrs::function::gamma::ln_gamma;
+    let d = d as f64;
+    (ln_gamma(d / 2.0) - ln_gamma((d + 1.0) / 2.0)).exp() / std::f64::consts::PI.sqrt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn null_mean_matches_the_notes() {
+        assert!((null_mean_abs_cos(64) - 0.1001).abs() < 5e-4);
+        assert!((null_mean_abs_cos(48) - 0.1158).abs() < 5e-4);
+    }
+
+    #[test]
+    fn preconditions_are_errors() {
+        assert!(select_models(&[false, true, true, true], &[1, 2, 3, 4]).is_err());
+        assert!(select_models(&[true, true, true, true], &[1, 1, 3, 4]).is_err());
+        assert!(select_models(&[true, true, false, true], &[1, 2, 3, 4]).is_err());
+        assert_eq!(
+            select_models(&[true, true, false, true, true], &[1, 2, 3, 4, 5]).unwrap(),
+            vec![0, 1, 3, 4]
+        );
+        assert!(scores(&[DMatrix::zeros(3, 2)]).is_err());
+        assert!(scores(&[DMatrix::zeros(3, 2), DMatrix::zeros(2, 2)]).is_err());
+    }
+}

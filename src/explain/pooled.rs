@@ -1,0 +1,197 @@
+//! The sum-pooled per-position two-layer model of the planted design (explain.md §5):
+//! N(x) = (1/T) Σ_w Σ_i u_i σ(⟨w_i, e_w⟩ + b_i) for a document of T embeddings e_w ∈ R^D, one
+//! shared two-layer net applied at every position. A document is a row of T·D entries (position
+//! w occupies columns wD … (w + 1)D − 1). The per-position gradient G[w] = (1/T) Σ_{i∈A(e_w)} u_i w_i
+//! depends on the token at w through its own activation set. Training and certificates use the
+//! [`Model`] trait through the inner net on the stacked positions.
+//!
+//! The planted data: V tokens with embeddings in a k_e-dimensional subspace span(B) of R^D
+//! (rows of Z·Bᵀ rescaled to norm √D), 5 positive and 5 negative signal tokens (ids 0–4 and
+//! 5–9), documents of T neutral tokens with 1–3 positions replaced by signal tokens of the
+//! document's polarity.
+
+use crate::data::Binary;
+use crate::error::{Error, Result};
+use crate::model::{Model, TwoLayer};
+use crate::rng::{self, Rng};
+use nalgebra::{DMatrix, DVector};
+
+/// A shared per-position net, mean-pooled over T positions.
+#[derive(Clone, Debug)]
+pub struct SumPooled {
+    inner: TwoLayer,
+    positions: usize,
+}
+
+impl SumPooled {
+    /// Wraps a net of input dimension D for documents of T positions.
+    pub fn new(inner: TwoLayer, positions: usize) -> Result<Self> {
+        if positions == 0 {
+            return Err(Error::input("a document needs at least one position"));
+        }
+        Ok(Self { inner, positions })
+    }
+    /// The per-position net.
+    pub fn inner(&self) -> &TwoLayer {
+        &self.inner
+    }
+    fn dim(&self) -> usize {
+        self.inner.input_dim()
+    }
+    /// The n·T × D matrix of positions (document-major).
+    fn stack(&self, x: &DMatrix<f64>) -> DMatrix<f64> {
+        let (n, t, d) = (x.nrows(), self.positions, self.dim());
+        DMatrix::from_fn(n * t, d, |r, j| x[(r / t, (r % t) * d + j)])
+    }
+    /// Per-position gradients of one document: T × D.
+    pub fn position_grads(&self, doc: &DMatrix<f64>) -> DMatrix<f64> {
+        let g = self.input_grad(doc);
+        let (t, d) = (self.positions, self.dim());
+        DMatrix::from_fn(t, d, |w, j| g[(0, w * d + j)])
+    }
+}
+
+impl Model for SumPooled {
+    fn name(&self) -> String {
+        format!(
+            "sum-pooled {} over {} positions",
+            self.inner.name(),
+            self.positions
+        )
+    }
+    fn input_dim(&self) -> usize {
+        self.positions * self.dim()
+    }
+    fn params(&self) -> &DVector<f64> {
+        self.inner.params()
+    }
+    fn params_mut(&mut self) -> &mut DVector<f64> {
+        self.inner.params_mut()
+    }
+    fn homogeneity(&self) -> Option<u32> {
+        self.inner.homogeneity()
+    }
+    fn forward(&self, x: &DMatrix<f64>) -> DVector<f64> {
+        let o = self.inner.forward(&self.stack(x));
+        let t = self.positions;
+        DVector::from_fn(x.nrows(), |i, _| o.rows(i * t, t).sum() / t as f64)
+    }
+    fn jvp(&self, x: &DMatrix<f64>, u: &DVector<f64>) -> DVector<f64> {
+        let o = self.inner.jvp(&self.stack(x), u);
+        let t = self.positions;
+        DVector::from_fn(x.nrows(), |i, _| o.rows(i * t, t).sum() / t as f64)
+    }
+    fn vjp(&self, x: &DMatrix<f64>, c: &DVector<f64>) -> DVector<f64> {
+        let t = self.positions;
+        let cs = DVector::from_fn(x.nrows() * t, |r, _| c[r / t] / t as f64);
+        self.inner.vjp(&self.stack(x), &cs)
+    }
+    fn jacobian(&self, x: &DMatrix<f64>) -> DMatrix<f64> {
+        let j = self.inner.jacobian(&self.stack(x));
+        let t = self.positions;
+        DMatrix::from_fn(x.nrows(), j.ncols(), |i, p| {
+            (0..t).map(|w| j[(i * t + w, p)]).sum::<f64>() / t as f64
+        })
+    }
+    fn input_grad(&self, x: &DMatrix<f64>) -> DMatrix<f64> {
+        let g = self.inner.input_grad(&self.stack(x));
+        let (n, t, d) = (x.nrows(), self.positions, self.dim());
+        DMatrix::from_fn(n, t * d, |i, c| g[(i * t + c / d, c % d)] / t as f64)
+    }
+    fn boxed_clone(&self) -> Box<dyn Model> {
+        Box::new(self.clone())
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// The planted vocabulary.
+#[derive(Clone, Debug)]
+pub struct Planted {
+    /// Token embeddings, V × D (rows of norm √D in span(B)).
+    pub embeddings: DMatrix<f64>,
+    /// B, D × k_e orthonormal.
+    pub basis: DMatrix<f64>,
+    /// Positions per document.
+    pub positions: usize,
+}
+
+/// A planted document set: embedded documents with labels, token ids and signal positions.
+#[derive(Clone, Debug)]
+pub struct Documents {
+    /// Embedded documents (n × T·D) and ±1 labels.
+    pub data: Binary,
+    /// Token ids per document.
+    pub tokens: Vec<Vec<usize>>,
+    /// Signal positions per document.
+    pub signal: Vec<Vec<usize>>,
+}
+
+/// Number of signal tokens of each polarity.
+pub const SIGNAL_PER_CLASS: usize = 5;
+
+impl Planted {
+    /// V tokens in R^D with a k_e-dimensional embedding subspace.
+    pub fn new(
+        rng: &mut Rng,
+        vocab: usize,
+        d: usize,
+        k_e: usize,
+        positions: usize,
+    ) -> Result<Self> {
+        if vocab <= 2 * SIGNAL_PER_CLASS || k_e == 0 || k_e > d || positions < 3 {
+            return Err(Error::input(format!(
+                "planted design needs V > 10, 1 ≤ k_e ≤ D, T ≥ 3; got V = {vocab}, k_e = {k_e}, D = {d}, T = {positions}"
+            )));
+        }
+        let basis = rng::orthonormal_basis(rng, d, k_e);
+        let z = rng::gaussian_matrix(rng, vocab, k_e, 1.0);
+        let mut embeddings = z * basis.transpose();
+        for mut r in embeddings.row_iter_mut() {
+            let n = r.norm();
+            r *= (d as f64).sqrt() / n;
+        }
+        Ok(Self {
+            embeddings,
+            basis,
+            positions,
+        })
+    }
+    /// n documents: neutral tokens, label ±1, 1–3 positions with signal tokens of its polarity.
+    pub fn documents(&self, rng: &mut Rng, n: usize) -> Result<Documents> {
+        let (v, d, t) = (
+            self.embeddings.nrows(),
+            self.embeddings.ncols(),
+            self.positions,
+        );
+        let mut x = DMatrix::zeros(n, t * d);
+        let mut y = DVector::zeros(n);
+        let (mut tokens, mut signal) = (Vec::new(), Vec::new());
+        for i in 0..n {
+            let label = rng::sign(rng);
+            let mut doc: Vec<usize> = (0..t)
+                .map(|_| 2 * SIGNAL_PER_CLASS + rng::index(rng, v - 2 * SIGNAL_PER_CLASS))
+                .collect();
+            let count = 1 + rng::index(rng, 3);
+            let pos = rng::distinct_indices(rng, t, count);
+            let offset = if label > 0.0 { 0 } else { SIGNAL_PER_CLASS };
+            for &p in &pos {
+                doc[p] = offset + rng::index(rng, SIGNAL_PER_CLASS);
+            }
+            for (w, &tok) in doc.iter().enumerate() {
+                for j in 0..d {
+                    x[(i, w * d + j)] = self.embeddings[(tok, j)];
+                }
+            }
+            y[i] = label;
+            tokens.push(doc);
+            signal.push(pos);
+        }
+        Ok(Documents {
+            data: Binary::new(x, y)?,
+            tokens,
+            signal,
+        })
+    }
+}

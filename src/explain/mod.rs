@@ -1,11 +1,11 @@
 //! Explanations from gradient agreement across independently trained models (Melamed & Caruana
 //! 2023, arXiv:2311.13454; official code `HD_explainer.py`, `utils.py`; explain.md §2).
 //!
-//! For models a = 0 (the explained model f₀) and the surrogates that agree with the label, G_a[w]
+//! For models a = 0 (the explained model f₀) and the surrogates that agree with the label, G_a\[w\]
 //! ∈ R^D is the input gradient at position w (a word's embedding, or a patch of pixels):
-//! - angle score IP(w) = mean over ordered pairs a ≠ b of |cos(G_a[w], G_b[w])|, with
+//! - angle score IP(w) = mean over ordered pairs a ≠ b of |cos(G_a\[w\], G_b\[w\])|, with
 //!   cos = ⟨G_a, G_b⟩/(‖G_a‖‖G_b‖ + 1e−15);
-//! - norm score NORM(w) = mean over models of ‖G_a[w]‖/max_{w'}‖G_a[w']‖;
+//! - norm score NORM(w) = mean over models of ‖G_a\[w\]‖/max_{w'}‖G_a\[w'\]‖;
 //! - small-norm filter: S(w) = IP(w) if NORM(w) ≤ τ = median_w NORM(w), else 0;
 //! - output: the top k positions by S with S > 0; comparison rankings by IP, by NORM (largest
 //!   first), by NORM among small-norm positions, and random.

@@ -1,7 +1,7 @@
 //! The sum-pooled per-position two-layer model of the planted design (explain.md §5):
 //! N(x) = (1/T) Σ_w Σ_i u_i σ(⟨w_i, e_w⟩ + b_i) for a document of T embeddings e_w ∈ R^D, one
 //! shared two-layer net applied at every position. A document is a row of T·D entries (position
-//! w occupies columns wD … (w + 1)D − 1). The per-position gradient G[w] = (1/T) Σ_{i∈A(e_w)} u_i w_i
+//! w occupies columns wD … (w + 1)D − 1). The per-position gradient G\[w\] = (1/T) Σ_{i∈A(e_w)} u_i w_i
 //! depends on the token at w through its own activation set. Training and certificates use the
 //! [`Model`] trait through the inner net on the stacked positions.
 //!

@@ -170,10 +170,6 @@ impl Check for PipelineVsApgdt {
             .stat(
                 "digits: forward passes MALT / AutoAttack",
                 mr.pipeline.cost.forwards as f64 / ar.cost.forwards as f64,
-            )
-            .stat(
-                "digits: wall time MALT / AutoAttack",
-                mr.pipeline.seconds / ar.seconds,
             );
         for s in &ar.stages {
             ev.stat(

@@ -239,3 +239,55 @@ pub fn fab_targeted(
         cost,
     }
 }
+
+#[cfg(test)]
+mod pipeline_tests {
+    use super::*;
+    use crate::attack::losses::argmax;
+    use crate::model::{Activation, Mlp};
+    use crate::rng;
+
+    #[test]
+    fn fab_returns_misclassified_points_in_the_box_with_their_norms() {
+        let mut r = rng::seeded(4, 0);
+        let net = Mlp::init(&mut r, vec![10, 16, 5], Activation::Relu, 1.0).unwrap();
+        let x = DMatrix::from_fn(15, 10, |_, _| 0.2 + 0.6 * rng::uniform(&mut r));
+        let z = net.logits(&x);
+        let y: Vec<usize> = (0..15)
+            .map(|i| argmax(&z.row(i).iter().copied().collect::<Vec<_>>()))
+            .collect();
+        let t: Vec<usize> = (0..15)
+            .map(|i| {
+                crate::attack::targets::autoattack_targets(
+                    &z.row(i).iter().copied().collect::<Vec<_>>(),
+                    1,
+                )[0]
+            })
+            .collect();
+        for norm in [Norm::Linf, Norm::L2] {
+            let out = fab_targeted(
+                &net,
+                &x,
+                &y,
+                &t,
+                &FabConfig {
+                    n_iter: 30,
+                    ..FabConfig::new(norm)
+                },
+            );
+            let za = net.logits(&out.x_adv);
+            let mut found = 0;
+            for i in 0..15 {
+                assert!(out.x_adv.row(i).iter().all(|v| (0.0..=1.0).contains(v)));
+                if out.radius[i].is_finite() {
+                    found += 1;
+                    assert_ne!(argmax(&za.row(i).iter().copied().collect::<Vec<_>>()), y[i]);
+                    let d: Vec<f64> = (0..10).map(|j| out.x_adv[(i, j)] - x[(i, j)]).collect();
+                    assert!((norm_of(norm, &d) - out.radius[i]).abs() <= 1e-12);
+                }
+            }
+            assert!(found > 0, "{norm:?}: FAB found nothing");
+            assert_eq!(out.cost.gradients, 15 * 30);
+        }
+    }
+}

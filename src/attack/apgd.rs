@@ -391,6 +391,30 @@ pub fn apgd(
     Ok(out)
 }
 
+/// APGD on every row of `x` at one radius, then one forward pass to verify success (the
+/// pipelines' bookkeeping): the adversarial points and the verified successes.
+pub fn run_verified(
+    obj: &dyn Objective,
+    x: &DMatrix<f64>,
+    eps: f64,
+    cfg: &ApgdConfig,
+    rng: &mut Rng,
+) -> Result<(DMatrix<f64>, Vec<bool>)> {
+    let idx: Vec<usize> = (0..x.nrows()).collect();
+    let r = apgd(
+        obj,
+        x,
+        &idx,
+        &vec![eps; x.nrows()],
+        cfg,
+        &Constraint::Free,
+        rng,
+        None,
+    )?;
+    let ok = obj.success(&r.x_adv, &idx);
+    Ok((r.x_adv, ok))
+}
+
 fn single_run(
     obj: &dyn Objective,
     c: &Ctx<'_>,

@@ -6,14 +6,13 @@
 //! forward-only, per sample, including one verification forward per attacked point and run) and
 //! its wall time.
 
-use super::apgd::{apgd, ApgdConfig, Norm, Variant};
+use super::apgd::{run_verified, ApgdConfig, Norm, Variant};
 use super::fab::{fab_targeted, FabConfig};
 use super::losses::{argmax, DlrForm, Loss};
 use super::objective::{ClassObjective, Cost, Goal, Objective};
 use super::square::square;
 use super::targets::autoattack_targets;
 use crate::error::{Error, Result};
-use crate::geometry::Constraint;
 use crate::model::Classifier;
 use crate::rng::{self, stream};
 use nalgebra::DMatrix;
@@ -230,19 +229,8 @@ pub fn autoattack(
                         n_iter: cfg.n_iter,
                         ..ApgdConfig::new(cfg.norm, Variant::AutoAttack)
                     };
-                    let idx: Vec<usize> = (0..live.len()).collect();
-                    let r = apgd(
-                        &obj,
-                        &xs,
-                        &idx,
-                        &vec![cfg.eps; live.len()],
-                        &acfg,
-                        &Constraint::Free,
-                        &mut rng,
-                        None,
-                    )?;
-                    let ok = obj.success(&r.x_adv, &idx);
-                    (r.x_adv, ok, obj.cost())
+                    let (xa, ok) = run_verified(&obj, &xs, cfg.eps, &acfg, &mut rng)?;
+                    (xa, ok, obj.cost())
                 }
                 Stage::FabT => {
                     let tg: Vec<usize> = live

@@ -7,13 +7,12 @@
 //! Passes per sample (malt.md §7): 1 forward + |C| gradients for the targeting, then per target
 //! run (N + 1) gradients + 1 verification forward.
 
-use super::apgd::{apgd, ApgdConfig, Norm, Variant};
+use super::apgd::{run_verified, ApgdConfig, Norm, Variant};
 use super::autoattack::{validate, PipelineReport, StageReport};
 use super::losses::{argmax, DlrForm, Loss};
 use super::objective::{ClassObjective, Cost, Goal, Objective};
 use super::targets::{malt_rankings, Ranking};
 use crate::error::Result;
-use crate::geometry::Constraint;
 use crate::model::Classifier;
 use crate::rng::{self, stream};
 use nalgebra::DMatrix;
@@ -108,24 +107,13 @@ pub fn malt(
             Loss::DlrTargeted(DlrForm::AdvLib),
             Goal::Targeted(tg),
         )?;
-        let idx: Vec<usize> = (0..live.len()).collect();
-        let r = apgd(
-            &obj,
-            &xs,
-            &idx,
-            &vec![cfg.eps; live.len()],
-            &acfg,
-            &Constraint::Free,
-            &mut rng,
-            None,
-        )?;
-        let ok = obj.success(&r.x_adv, &idx);
+        let (xa, ok) = run_verified(&obj, &xs, cfg.eps, &acfg, &mut rng)?;
         attack_cost = attack_cost + obj.cost();
         for (row, &i) in live.iter().enumerate() {
             if ok[row] {
                 broken[i] = true;
                 broken_at[i] = Some(rank);
-                x_adv.row_mut(i).copy_from(&r.x_adv.row(row));
+                x_adv.row_mut(i).copy_from(&xa.row(row));
             }
         }
     }

@@ -65,10 +65,20 @@ pub fn load(which: Shipped) -> Result<MultiClass> {
 /// permutation) and the rest.
 pub fn split(data: &MultiClass, seed: u64, fraction: f64) -> Result<(MultiClass, MultiClass)> {
     let n = data.n();
-    let n_train = (fraction * n as f64).floor() as usize;
-    if !(fraction > 0.0 && fraction < 1.0) || n_train == 0 || n_train == n {
+    if !(fraction > 0.0 && fraction < 1.0) {
         return Err(Error::input(format!(
-            "train fraction {fraction} leaves an empty part of {n} samples"
+            "train fraction {fraction} must lie in (0, 1)"
+        )));
+    }
+    split_at(data, seed, (fraction * n as f64).floor() as usize)
+}
+
+/// As [`split`] with the training size given: the first `n_train` of the permutation of `seed`.
+pub fn split_at(data: &MultiClass, seed: u64, n_train: usize) -> Result<(MultiClass, MultiClass)> {
+    let n = data.n();
+    if n_train == 0 || n_train >= n {
+        return Err(Error::input(format!(
+            "a training part of {n_train} leaves an empty part of {n} samples"
         )));
     }
     let mut order: Vec<usize> = (0..n).collect();

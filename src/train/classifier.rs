@@ -37,6 +37,14 @@ pub fn accuracy(model: &dyn Classifier, data: &MultiClass) -> f64 {
     hits as f64 / data.n() as f64
 }
 
+/// The rows whose arg-max logit equals the label, in order.
+pub fn correct_indices(model: &dyn Classifier, data: &MultiClass) -> Vec<usize> {
+    let z = model.logits(data.x());
+    (0..data.n())
+        .filter(|&i| z.row(i).transpose().argmax().0 == data.y()[i])
+        .collect()
+}
+
 /// Trains in place; a non-finite loss is an error naming the step.
 pub fn train_classifier(
     model: &mut dyn Classifier,

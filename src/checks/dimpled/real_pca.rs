@@ -6,13 +6,13 @@
 use crate::check::{Check, Ctx, Evidence};
 use crate::data::real::{self, Shipped};
 use crate::dimpled::{finite, measure, Search};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::geometry::{local_pca, Pca, Tangents};
-use crate::model::{Activation, Classifier, Mlp};
+use crate::model::{Activation, Mlp};
 use crate::rng::{self, stream};
 use crate::stats::{mean_se, median};
 use crate::theory::Kind;
-use crate::train::classifier::{train_classifier, ClassifierGd};
+use crate::train::classifier::{correct_indices, train_classifier, ClassifierGd};
 
 pub struct RealPca;
 
@@ -24,19 +24,7 @@ impl Check for RealPca {
         let p = &ctx.params;
         let seed = p.n("seed")? as u64;
         let all = real::load(Shipped::Digits)?;
-        let mut order: Vec<usize> = (0..all.n()).collect();
-        let mut rc = rng::seeded(seed, stream::CHOICE);
-        for i in (1..order.len()).rev() {
-            order.swap(i, rng::index(&mut rc, i + 1));
-        }
-        let n_train = p.n("n_train")?;
-        if n_train >= all.n() {
-            return Err(Error::input(format!(
-                "n_train = {n_train} leaves no test points"
-            )));
-        }
-        let train = all.subset(&order[..n_train]);
-        let test = all.subset(&order[n_train..]);
+        let (train, test) = real::split_at(&all, seed, p.n("n_train")?)?;
         let d = all.d();
         let mut model = Mlp::init(
             &mut rng::seeded(seed, stream::INIT),
@@ -53,12 +41,8 @@ impl Check for RealPca {
                 weight_decay: 0.0,
             },
         )?;
-        let z = model.logits(test.x());
-        let correct: Vec<usize> = (0..test.n())
-            .filter(|&i| {
-                crate::attack::losses::argmax(&z.row(i).iter().copied().collect::<Vec<_>>())
-                    == test.y()[i]
-            })
+        let correct: Vec<usize> = correct_indices(&model, &test)
+            .into_iter()
             .take(p.n("points")?)
             .collect();
         let pts = test.subset(&correct);

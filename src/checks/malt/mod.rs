@@ -11,14 +11,13 @@ mod score_unit;
 mod twolayer_certified;
 mod twolayer_mesoscopic;
 
-use crate::attack::losses::argmax;
 use crate::check::{Check, Params};
 use crate::data::clusters::Clusters;
 use crate::data::MultiClass;
 use crate::error::Result;
-use crate::model::{Activation, Classifier, Mlp};
+use crate::model::{Activation, Mlp};
 use crate::rng::{self, stream};
-use crate::train::classifier::{train_classifier, ClassifierGd};
+use crate::train::classifier::{correct_indices, train_classifier, ClassifierGd};
 use nalgebra::DVector;
 
 /// The malt checks.
@@ -72,9 +71,8 @@ pub(crate) fn cluster_net(
         },
     )?;
     let test = cl.sample(&mut rng::seeded(seed, stream::TEST), 4 * points)?;
-    let z = net.logits(test.x());
-    let ok: Vec<usize> = (0..test.n())
-        .filter(|&i| argmax(&z.row(i).iter().copied().collect::<Vec<_>>()) == test.y()[i])
+    let ok: Vec<usize> = correct_indices(&net, &test)
+        .into_iter()
         .take(points)
         .collect();
     Ok((net, test.subset(&ok)))

@@ -185,8 +185,9 @@ pub struct Trace {
     pub loss_best: Vec<Vec<f64>>,
     /// Largest distance of an iterate outside the box.
     pub box_violation: f64,
-    /// Largest |momentum| used at the first step (0: no momentum).
-    pub first_momentum: f64,
+    /// max |x₁ − P(x₀ + η s(∇L(x₀)))|: the first iterate against the plain projected gradient
+    /// step (0 when the first step takes no momentum and the full step, a = 1).
+    pub first_step_deviation: f64,
     /// Gradient evaluations per sample.
     pub evaluations: usize,
 }
@@ -485,13 +486,14 @@ fn single_run(
         .collect();
     for i in 0..n_iter {
         let a = if i == 0 { 1.0 } else { 0.75 };
+        let xn = c.step(&x_cur, &x_prev, &g, &eta, a);
         if let Some(t) = trace.as_deref_mut() {
             t.eta.push(eta.clone());
             if i == 0 {
-                t.first_momentum = (&x_cur - &x_prev).amax() * (1.0 - a);
+                let plain = c.step(&x_cur, &x_cur, &g, &eta, 1.0);
+                t.first_step_deviation = (&xn - plain).amax();
             }
         }
-        let xn = c.step(&x_cur, &x_prev, &g, &eta, a);
         x_prev = std::mem::replace(&mut x_cur, xn);
         let e = obj.eval(&x_cur, idx);
         g = e.grad;

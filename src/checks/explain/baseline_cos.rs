@@ -4,20 +4,14 @@
 use crate::check::{Check, Ctx, Evidence};
 use crate::error::{Error, Result};
 use crate::explain::{null_mean_abs_cos, scores};
+use crate::linalg::cosine;
 use crate::rng::{self, stream};
 use crate::stats::{ks_pvalue, ks_statistic, mean_se, ALPHA};
 use crate::theory::Kind;
-use nalgebra::DMatrix;
+use nalgebra::{DMatrix, DVector};
 use statrs::distribution::{Beta, ContinuousCDF};
 
 pub struct BaselineCos;
-
-fn cos(a: &[f64], b: &[f64]) -> f64 {
-    let dot: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-    let na: f64 = a.iter().map(|x| x * x).sum::<f64>().sqrt();
-    let nb: f64 = b.iter().map(|x| x * x).sum::<f64>().sqrt();
-    dot / (na * nb)
-}
 
 impl Check for BaselineCos {
     fn id(&self) -> &'static str {
@@ -32,9 +26,9 @@ impl Check for BaselineCos {
         for d in [16usize, 48, 64, 96] {
             let c2: Vec<f64> = (0..pairs)
                 .map(|_| {
-                    let a: Vec<f64> = (0..d).map(|_| rng::normal(&mut r)).collect();
-                    let b: Vec<f64> = (0..d).map(|_| rng::normal(&mut r)).collect();
-                    cos(&a, &b).powi(2)
+                    let a = rng::gaussian_vector(&mut r, d, 1.0);
+                    let b = rng::gaussian_vector(&mut r, d, 1.0);
+                    cosine(&a, &b).powi(2)
                 })
                 .collect();
             let law =
@@ -70,7 +64,7 @@ impl Check for BaselineCos {
                         .collect();
                     let a: Vec<f64> = s.iter().map(|v| v + rng::normal(&mut r)).collect();
                     let b: Vec<f64> = s.iter().map(|v| v + rng::normal(&mut r)).collect();
-                    cos(&a, &b)
+                    cosine(&DVector::from_vec(a), &DVector::from_vec(b))
                 })
                 .collect();
             let mc = cs.iter().sum::<f64>() / cs.len() as f64;

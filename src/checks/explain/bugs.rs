@@ -7,7 +7,7 @@ use crate::check::{Check, Ctx, Evidence};
 use crate::error::Result;
 use crate::explain::pooled::SumPooled;
 use crate::explain::text::{leading_slot_scores, left_pad, word_scores};
-use crate::explain::{order, param_hash, scores, select_models, Ranking};
+use crate::explain::{param_hash, scores, select_models};
 use crate::model::{Activation, Model, TwoLayer};
 use crate::rng::{self, stream};
 use crate::theory::Kind;
@@ -119,7 +119,6 @@ impl Check for Bugs {
                 .iter()
                 .zip(&s2.norm)
                 .all(|(a, b)| a.to_bits() == b.to_bits());
-        let _ = order(&s1, Ranking::S);
         let mut ev = ctx.evidence();
         ev.le(
             "texts whose explanation does not name the word carrying the gradient",

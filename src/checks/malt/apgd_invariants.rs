@@ -102,7 +102,7 @@ impl Check for ApgdInvariants {
                             .fold(f64::NEG_INFINITY, f64::max),
                     );
                     t.boxv = t.boxv.max(tr.box_violation);
-                    t.momentum = t.momentum.max(tr.first_momentum);
+                    t.momentum = t.momentum.max(tr.first_step_deviation);
                     for i in 1..tr.eta.len() {
                         for s in 0..n {
                             let (a, b) = (tr.eta[i - 1][s], tr.eta[i][s]);
@@ -157,7 +157,7 @@ impl Check for ApgdInvariants {
             )
             .le("decreases of L_best", Kind::Gate, t.best_bad as f64, 0.0)
             .le(
-                "max momentum at the first step",
+                "first iterate vs the plain projected gradient step: max |difference|",
                 Kind::Gate,
                 t.momentum,
                 0.0,

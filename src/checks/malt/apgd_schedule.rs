@@ -24,7 +24,6 @@ impl Check for ApgdSchedule {
         "malt.apgd.schedule"
     }
     fn run(&self, ctx: &Ctx<'_>) -> Result<Evidence> {
-        let _ = &ctx.params;
         let reference = vec![21, 40, 56, 69, 79, 86, 92, 98];
         let mut bad = usize::from(checkpoints(100) != reference);
         for n in [10usize, 37, 250] {

@@ -6,7 +6,7 @@
 //! verification forward pass per attacked point and run). Probe: |broken_AA ∖ broken_MALT| ≤ 1 %
 //! of the points.
 
-use super::{cluster_net, row};
+use super::cluster_net;
 use crate::attack::targets::malt_rankings;
 use crate::attack::{autoattack, malt, AutoAttackConfig, MaltConfig, Norm, Stage};
 use crate::check::{Check, Ctx, Evidence};
@@ -152,13 +152,10 @@ impl Check for PipelineVsApgdt {
                 "digits: robust accuracy, AutoAttack standard",
                 ar.robust_accuracy(),
             )
-            .stat("digits: robust accuracy, MALT", {
-                let z = mlp.logits(&mr.pipeline.x_adv);
-                (0..nd)
-                    .filter(|&i| crate::attack::losses::argmax(&row(&z, i)) == pts.y()[i])
-                    .count() as f64
-                    / nd as f64
-            })
+            .stat(
+                "digits: robust accuracy, MALT",
+                mr.pipeline.robust_accuracy(),
+            )
             .stat(
                 "digits: broken by AutoAttack, not by MALT",
                 exceptions as f64,

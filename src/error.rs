@@ -46,6 +46,9 @@ pub enum Error {
         /// What is wrong with it.
         detail: String,
     },
+    /// A check broke its theory file's contract (a defect of the suite, not of the input).
+    #[error("{0}")]
+    Contract(String),
     /// A check id or family that is not registered.
     #[error("unknown check or family `{0}` (run `dimple list` for the registered ids)")]
     UnknownCheck(String),

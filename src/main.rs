@@ -10,7 +10,7 @@
 mod cli;
 
 use clap::{Parser, Subcommand};
-use dimple::check::{self, RunConfig, Scale, Verdict};
+use dimple::check::{self, Outcome, RunConfig, Scale};
 use dimple::error::Error;
 use dimple::margin::certificate::{certify, loss_multipliers, CertifyOptions};
 use dimple::model::io::{self, Loaded};
@@ -319,6 +319,7 @@ enum Command {
 
 pub(crate) enum Failure {
     Verdict,
+    Inconclusive,
     Input(Error),
     CouldNotRun(Error),
 }
@@ -326,7 +327,7 @@ pub(crate) enum Failure {
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
         match e {
-            Error::Solver(_) | Error::NonFinite(_) => Failure::CouldNotRun(e),
+            Error::Solver(_) | Error::NonFinite(_) | Error::Contract(_) => Failure::CouldNotRun(e),
             other => Failure::Input(other),
         }
     }
@@ -413,15 +414,16 @@ fn cmd_check(
     } else {
         ProgressBar::hidden()
     };
-    let (mut failed, mut could_not) = (false, None);
+    let mut could_not = None;
+    let mut summary = report::summary::Summary::default();
     for (c, t) in selected.iter().zip(&theories) {
         bar.set_message(c.id().to_string());
         let start = std::time::Instant::now();
         let out = check::run(c.as_ref(), t, &cfg);
         bar.inc(1);
+        summary.add(c.id(), out.as_ref().ok());
         match out {
             Ok(ev) => {
-                failed |= ev.verdict() == Verdict::Fail;
                 if json {
                     emit(&Record::ran(&ev).to_line());
                 } else {
@@ -451,13 +453,21 @@ fn cmd_check(
         }
     }
     bar.finish_and_clear();
+    if selected.len() > 1 {
+        if json {
+            emit(&summary.to_json().to_string());
+        } else {
+            emit(&summary.render());
+        }
+    }
     if let Some(e) = could_not {
         return Err(Failure::from(e));
     }
-    if failed {
-        return Err(Failure::Verdict);
+    match summary.outcome() {
+        Outcome::Fail => Err(Failure::Verdict),
+        Outcome::Inconclusive => Err(Failure::Inconclusive),
+        Outcome::Pass => Ok(()),
     }
-    Ok(())
 }
 
 struct SweepOutput<'a> {
@@ -508,6 +518,9 @@ fn emit_sweep(records: &[serde_json::Value], o: &SweepOutput<'_>) -> Result<(), 
     }
     if records.iter().any(|r| r["verdict"] == "Fail") {
         return Err(Failure::Verdict);
+    }
+    if records.iter().any(|r| r["verdict"] == "Inconclusive") {
+        return Err(Failure::Inconclusive);
     }
     Ok(())
 }
@@ -1173,6 +1186,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Verdict) => ExitCode::from(1),
+        Err(Failure::Inconclusive) => ExitCode::from(4),
         Err(Failure::Input(e)) => {
             eprintln!("error: {e}");
             ExitCode::from(2)

@@ -3,11 +3,13 @@
 //! - Clopper–Pearson bounds for a binomial frequency (via the Beta quantile);
 //! - the one-sample Kolmogorov–Smirnov statistic and its asymptotic p-value
 //!   P(K > √n·D) = 2 Σ_{k≥1} (−1)^{k−1} e^{−2k²nD²} (with Stephens' small-sample correction);
-//! - means with standard errors, and empirical quantiles.
+//! - means with standard errors, and empirical quantiles;
+//! - normal quantiles, and the power of each test against a stated alternative ([`power`]).
 
 use statrs::distribution::{Beta, ContinuousCDF};
 
-/// Level used by every stat check.
+/// The statistical level of every check: the probability that a check whose claim is true
+/// fails on its fixed seeds. A check splits it evenly (Bonferroni) over its stat measurements.
 pub const ALPHA: f64 = 1e-3;
 
 /// One-sided upper Clopper–Pearson bound at confidence 1 − α for k successes in n trials.
@@ -100,6 +102,17 @@ pub fn median(v: &[f64]) -> f64 {
     quantile(v, 0.5)
 }
 
+/// Φ⁻¹(1 − a): the one-sided standard normal quantile at level a.
+pub fn z_one_sided(a: f64) -> f64 {
+    use statrs::distribution::{ContinuousCDF, Normal};
+    Normal::standard().inverse_cdf(1.0 - a)
+}
+
+/// Φ⁻¹(1 − a/2): the two-sided standard normal quantile at level a.
+pub fn z_two_sided(a: f64) -> f64 {
+    z_one_sided(a / 2.0)
+}
+
 /// Two-sided exact binomial test of H₀: K ~ Bin(n, p) at the observed k: the total probability
 /// of outcomes no more likely than k (with a relative tolerance of 1e−7 on ties).
 pub fn binomial_two_sided(k: usize, n: usize, p: f64) -> f64 {
@@ -135,5 +148,118 @@ mod tests {
         let shifted: Vec<f64> = s.iter().map(|x| x * 0.8).collect();
         let d2 = ks_statistic(&shifted, |x| x.clamp(0.0, 1.0));
         assert!(ks_pvalue(d2, 1000) < 1e-6);
+    }
+}
+
+/// Power of the tests above against stated alternatives, for the theory files' `power` entries.
+///
+/// Each function returns the probability that the test rejects (the check FAILs) when the
+/// alternative is true; where only a bound is available it is a lower bound, and says so.
+pub mod power {
+    use super::{clopper_pearson_lower, ks_pvalue};
+    use statrs::distribution::{Binomial, ContinuousCDF, Discrete, Normal};
+
+    fn phi(x: f64) -> f64 {
+        Normal::standard().cdf(x)
+    }
+
+    /// P(|Z + shift| > crit), Z standard normal: a two-sided z test whose statistic is off by
+    /// `shift` standard errors.
+    pub fn z_two_sided(shift: f64, crit: f64) -> f64 {
+        phi(shift - crit) + phi(-shift - crit)
+    }
+
+    /// P(Z + shift > crit): a one-sided z test.
+    pub fn z_one_sided(shift: f64, crit: f64) -> f64 {
+        phi(shift - crit)
+    }
+
+    /// The critical KS distance: the D at which [`ks_pvalue`]`(D, n)` falls to `alpha`.
+    pub fn ks_critical(n: usize, alpha: f64) -> f64 {
+        let (mut lo, mut hi) = (0.0, 1.0);
+        for _ in 0..100 {
+            let mid = 0.5 * (lo + hi);
+            if ks_pvalue(mid, n) > alpha {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        hi
+    }
+
+    /// A lower bound on the power of the KS test at level `alpha` with n draws from a law G
+    /// whose CDF is `dsup` = sup|G − F| away from the null F: the test rejects when
+    /// sup|G_n − G| < dsup − c, so by the Dvoretzky–Kiefer–Wolfowitz inequality (Massart's
+    /// constant) the power is at least 1 − 2·exp(−2n(dsup − c)²).
+    pub fn ks_lower_bound(n: usize, dsup: f64, alpha: f64) -> f64 {
+        let gap = dsup - ks_critical(n, alpha);
+        if gap <= 0.0 {
+            return 0.0;
+        }
+        (1.0 - 2.0 * (-2.0 * n as f64 * gap * gap).exp()).max(0.0)
+    }
+
+    /// sup over a grid of |F(t) − G(t)| for two CDFs on [lo, hi].
+    pub fn sup_distance(f: impl Fn(f64) -> f64, g: impl Fn(f64) -> f64, lo: f64, hi: f64) -> f64 {
+        (0..=20_000)
+            .map(|i| lo + (hi - lo) * i as f64 / 20_000.0)
+            .map(|t| (f(t) - g(t)).abs())
+            .fold(0.0, f64::max)
+    }
+
+    fn binomial_sum(n: usize, p: f64, keep: impl Fn(usize) -> bool) -> f64 {
+        let Ok(b) = Binomial::new(p.clamp(0.0, 1.0), n as u64) else {
+            return f64::NAN;
+        };
+        (0..=n).filter(|&k| keep(k)).map(|k| b.pmf(k as u64)).sum()
+    }
+
+    /// P(the one-sided Clopper–Pearson lower bound at `alpha` exceeds `bound`) when the true
+    /// frequency is `p`: the power of "lower bound ≤ bound" against p.
+    pub fn cp_lower_exceeds(n: usize, p: f64, bound: f64, alpha: f64) -> f64 {
+        binomial_sum(n, p, |k| clopper_pearson_lower(k, n, alpha) > bound)
+    }
+
+    /// P(the Clopper–Pearson lower bound stays ≤ `bound`) when the true frequency is `p`: the
+    /// power of "lower bound > bound" (a claim needing evidence) against p.
+    pub fn cp_lower_stays_below(n: usize, p: f64, bound: f64, alpha: f64) -> f64 {
+        binomial_sum(n, p, |k| clopper_pearson_lower(k, n, alpha) <= bound)
+    }
+
+    /// P(the two-sided binomial p-value against p0 falls below `alpha`) when the true
+    /// frequency is `p`.
+    pub fn binomial_rejects(n: usize, p0: f64, p: f64, alpha: f64) -> f64 {
+        binomial_sum(n, p, |k| super::binomial_two_sided(k, n, p0) < alpha)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn z_power_is_the_level_at_no_shift_and_grows() {
+            let c = crate::stats::z_two_sided(0.05);
+            assert!((z_two_sided(0.0, c) - 0.05).abs() < 1e-9);
+            assert!(z_two_sided(2.0, c) < z_two_sided(3.0, c));
+            assert!((z_one_sided(c + 0.841_621_233_572_914, c) - 0.8).abs() < 1e-9);
+        }
+
+        #[test]
+        fn ks_bound_is_a_bound_and_vanishes_below_the_critical_distance() {
+            let c = ks_critical(1000, 1e-3);
+            assert!((ks_pvalue(c, 1000) - 1e-3).abs() < 1e-6);
+            assert_eq!(ks_lower_bound(1000, 0.5 * c, 1e-3), 0.0);
+            assert!(ks_lower_bound(1000, 2.0 * c, 1e-3) > 0.99);
+        }
+
+        #[test]
+        fn binomial_powers() {
+            // At p = bound the lower bound exceeds it with probability at most α.
+            assert!(cp_lower_exceeds(200, 0.1, 0.1, 1e-3) <= 1e-3);
+            assert!(cp_lower_exceeds(200, 0.3, 0.1, 1e-3) > 0.99);
+            assert!(cp_lower_stays_below(20, 0.5, 0.5, 1e-3) >= 1.0 - 1e-3);
+            assert!(binomial_rejects(200, 0.5, 0.5, 1e-3) <= 1e-3);
+        }
     }
 }

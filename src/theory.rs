@@ -22,13 +22,119 @@ pub enum Kind {
     Probe,
     /// A negative control: the criterion must reject an instance built to violate it.
     Control,
+    /// A condition the run must meet for its other measurements to speak about the claim
+    /// (training reached the regime, enough flip-free seeds, …); unmet means INCONCLUSIVE.
+    Precondition,
 }
 
 impl Kind {
     /// Whether a failed measurement of this kind fails the run.
     pub fn gating(self) -> bool {
-        !matches!(self, Kind::Probe)
+        matches!(self, Kind::Gate | Kind::Stat | Kind::Control)
     }
+    /// The lower-case name used in theory files, tables and JSON.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Kind::Gate => "gate",
+            Kind::Stat => "stat",
+            Kind::Probe => "probe",
+            Kind::Control => "control",
+            Kind::Precondition => "precondition",
+        }
+    }
+}
+
+/// The relation a measurement must satisfy with its bound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Relation {
+    /// measured ≤ bound.
+    #[serde(rename = "<=")]
+    Le,
+    /// measured ≥ bound.
+    #[serde(rename = ">=")]
+    Ge,
+}
+
+impl Relation {
+    /// `≤` or `≥`.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Relation::Le => "≤",
+            Relation::Ge => "≥",
+        }
+    }
+    /// Whether `measured relation bound` holds (false for NaN on either side).
+    pub fn holds(self, measured: f64, bound: f64) -> bool {
+        match self {
+            Relation::Le => measured <= bound,
+            Relation::Ge => measured >= bound,
+        }
+    }
+}
+
+/// The declared bound of a measurement: a number, a formula of the run's data written out with
+/// its constants (the check evaluates it with the constants read from the file), or a
+/// statistical threshold the framework computes from the check's level α.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Bound {
+    /// A constant bound.
+    Number(f64),
+    /// `"alpha"` (the measurement's share α_i of the check's level), `"z(alpha)"` (the
+    /// two-sided normal quantile Φ⁻¹(1 − α_i/2)), or a data-dependent formula in words.
+    Formula(String),
+}
+
+pub use crate::stats::ALPHA;
+
+/// One declared measurement: the contract between a theory file and its check.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Declared {
+    /// Short stable identifier (what the check records and JSON carries).
+    pub key: String,
+    /// Human-readable name.
+    pub name: String,
+    /// Gate, stat, probe, control or precondition.
+    pub kind: Kind,
+    /// `<=` or `>=`.
+    pub relation: Relation,
+    /// The bound.
+    pub bound: Bound,
+    /// Named constants of a formula bound (read by the check, never typed in code).
+    #[serde(default)]
+    pub constants: BTreeMap<String, f64>,
+    /// Fewest instances the aggregate needs before it may decide (default 1).
+    #[serde(default = "one")]
+    pub min_samples: usize,
+    /// What is measured, over which instances (optional prose for the docs page).
+    #[serde(default)]
+    pub description: String,
+    /// For a precondition: whether it conditions the whole check (`all`, the default) or only
+    /// the paper claim its probes measure (`probes`).
+    #[serde(default)]
+    pub scope: Scope,
+    /// For a stat: the alternative its power is stated against.
+    #[serde(default)]
+    pub alternative: Option<String>,
+    /// For a stat: the power against `alternative` at the default scale.
+    #[serde(default)]
+    pub power: Option<f64>,
+}
+
+/// What an unmet precondition makes inconclusive.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// The whole check and its claim.
+    #[default]
+    All,
+    /// Only the claim (the probes): the gates do not depend on it.
+    Probes,
+}
+
+fn one() -> usize {
+    1
 }
 
 /// Provenance of a statement (theory-notes README).
@@ -43,6 +149,8 @@ pub enum Provenance {
     Derived,
     /// Recalled or second-hand; never hard-coded as the paper's constant.
     Unverified,
+    /// An empirical number from a pilot run of this suite; a threshold fitted to it says so.
+    Pilot,
 }
 
 /// A named assumption in words.
@@ -80,15 +188,6 @@ pub struct Constraint {
     pub even: bool,
 }
 
-/// A measured quantity.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Quantity {
-    /// Its name in the evidence.
-    pub name: String,
-    /// What it is.
-    pub description: String,
-}
-
 /// Default and test-scale parameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Scales {
@@ -121,8 +220,8 @@ pub struct Theory {
     /// Machine-checkable parameter constraints.
     #[serde(default)]
     pub constraints: Vec<Constraint>,
-    /// Measured quantities.
-    pub measured: Vec<Quantity>,
+    /// The declared measurements, in the order the check records them.
+    pub measured: Vec<Declared>,
     /// The bound with its explicit constants.
     pub bound: String,
     /// The negative control and what it must show.
@@ -230,7 +329,81 @@ impl Theory {
                 "default and test scales must set the same parameters".into()
             ));
         }
+        t.validate_contract().map_err(bad)?;
         Ok(t)
+    }
+
+    /// The measurement contract is well formed: unique keys, every stat with its alternative
+    /// and power, symbolic bounds only on stats and their controls.
+    fn validate_contract(&self) -> std::result::Result<(), String> {
+        let mut seen = std::collections::BTreeSet::new();
+        if self.measured.is_empty() {
+            return Err("declares no measurement".into());
+        }
+        for m in &self.measured {
+            if !seen.insert(m.key.as_str()) {
+                return Err(format!("measurement key `{}` is declared twice", m.key));
+            }
+            if m.key.is_empty() || m.key.contains(char::is_whitespace) {
+                return Err(format!(
+                    "measurement key `{}` must be a non-empty word",
+                    m.key
+                ));
+            }
+            if m.min_samples == 0 {
+                return Err(format!("`{}`: min_samples must be ≥ 1", m.key));
+            }
+            if m.kind == Kind::Stat && (m.alternative.is_none() || m.power.is_none()) {
+                return Err(format!(
+                    "stat `{}` must state its `alternative` and `power`",
+                    m.key
+                ));
+            }
+            match &m.bound {
+                Bound::Number(b) if !b.is_finite() => {
+                    return Err(format!("`{}`: bound must be finite", m.key))
+                }
+                Bound::Formula(f) if f.trim().is_empty() => {
+                    return Err(format!("`{}`: empty bound formula", m.key))
+                }
+                Bound::Formula(f)
+                    if (f == "alpha" || f == "z(alpha)")
+                        && !matches!(m.kind, Kind::Stat | Kind::Control) =>
+                {
+                    return Err(format!(
+                        "`{}`: `{f}` is a statistical threshold; only stats and controls use it",
+                        m.key
+                    ))
+                }
+                _ => {}
+            }
+            if m.scope != Scope::All && m.kind != Kind::Precondition {
+                return Err(format!("`{}`: only a precondition has a scope", m.key));
+            }
+            if !m.constants.values().all(|c| c.is_finite()) {
+                return Err(format!("`{}`: constants must be finite", m.key));
+            }
+        }
+        if !self.measured.iter().any(|m| m.kind == Kind::Control) {
+            return Err("declares no negative control".into());
+        }
+        Ok(())
+    }
+
+    /// The declared measurement of `key`.
+    pub fn declared(&self, key: &str) -> Option<&Declared> {
+        self.measured.iter().find(|m| m.key == key)
+    }
+
+    /// The share α_i = α/k of the check's level for each of its k stat measurements (α when it
+    /// has none, for controls that run a test).
+    pub fn alpha_each(&self) -> f64 {
+        let k = self
+            .measured
+            .iter()
+            .filter(|m| m.kind == Kind::Stat)
+            .count();
+        ALPHA / k.max(1) as f64
     }
 
     /// Checks `params` against every constraint; the error names the assumption.

@@ -65,3 +65,105 @@ fn selection_by_family_and_unknown_ids() {
         Err(dimple::Error::UnknownCheck(_))
     ));
 }
+
+/// The contract of one run: the recorded measurements are the declared ones, one to one and in
+/// order, with the declared kind and relation, and a constant bound is the declared number.
+fn assert_contract(t: &theory::Theory, ev: &dimple::check::Evidence, scale: &str) {
+    let declared: Vec<(&str, theory::Kind, theory::Relation)> = t
+        .measured
+        .iter()
+        .map(|m| (m.key.as_str(), m.kind, m.relation))
+        .collect();
+    let recorded: Vec<(&str, theory::Kind, theory::Relation)> = ev
+        .measurements
+        .iter()
+        .map(|m| (m.key.as_str(), m.kind, m.relation))
+        .collect();
+    assert_eq!(recorded, declared, "{} at {scale} scale", t.id);
+    for (d, m) in t.measured.iter().zip(&ev.measurements) {
+        match &d.bound {
+            theory::Bound::Number(b) => assert_eq!(
+                m.bound.to_bits(),
+                b.to_bits(),
+                "{} `{}` at {scale} scale: bound {} is not the declared {b}",
+                t.id,
+                m.key,
+                m.bound
+            ),
+            theory::Bound::Formula(f) => assert_eq!(m.formula.as_deref(), Some(f.as_str())),
+        }
+        assert!(
+            m.samples > 0 || m.outcome == dimple::check::Outcome::Inconclusive,
+            "{} `{}`: an aggregate over nothing decided",
+            t.id,
+            m.key
+        );
+    }
+}
+
+fn run_at(t: &theory::Theory, scale: dimple::check::Scale) -> dimple::check::Evidence {
+    let c = checks::select(&t.id).expect("registered").remove(0);
+    let cfg = dimple::check::RunConfig {
+        scale,
+        ..Default::default()
+    };
+    dimple::check::run(c.as_ref(), t, &cfg)
+        .unwrap_or_else(|e| panic!("{} could not run: {e}", t.id))
+}
+
+#[test]
+fn every_check_records_exactly_its_declared_measurements_at_test_scale() {
+    for t in theory::all().expect("theory files") {
+        let ev = run_at(&t, dimple::check::Scale::Test);
+        assert_contract(&t, &ev, "test");
+    }
+}
+
+/// The same at the default scale: the documented run of every check (minutes; CI runs it, and
+/// `cargo test -- --ignored` runs it here).
+#[test]
+#[ignore = "the default scale takes minutes; CI runs it with --ignored"]
+fn every_check_records_exactly_its_declared_measurements_at_default_scale() {
+    for t in theory::all().expect("theory files") {
+        let ev = run_at(&t, dimple::check::Scale::Default);
+        assert_contract(&t, &ev, "default");
+    }
+}
+
+#[test]
+fn a_check_that_breaks_its_contract_could_not_run() {
+    // The same check against a theory file that declares one key more, or one fewer.
+    let c = checks::select("kkt.euler").expect("registered").remove(0);
+    let cfg = dimple::check::RunConfig::default();
+    let mut more = theory::get("kkt.euler").expect("theory");
+    let mut extra = more.measured[0].clone();
+    extra.key = "never.recorded".into();
+    more.measured.push(extra);
+    let err = dimple::check::run(c.as_ref(), &more, &cfg).expect_err("missing key");
+    assert!(err.to_string().contains("never.recorded"), "{err}");
+    let mut fewer = theory::get("kkt.euler").expect("theory");
+    let dropped = fewer.measured.remove(0).key;
+    let err = dimple::check::run(c.as_ref(), &fewer, &cfg).expect_err("undeclared key");
+    assert!(err.to_string().contains(&dropped), "{err}");
+}
+
+#[test]
+fn malformed_contracts_are_refused() {
+    let text = theory::FILES
+        .iter()
+        .find(|(id, _)| *id == "kkt.euler")
+        .expect("embedded")
+        .1;
+    let dup = text.replacen("key = \"fd.x\"", "key = \"fd.theta\"", 1);
+    assert!(theory::Theory::parse("kkt.euler", &dup)
+        .expect_err("duplicate key")
+        .to_string()
+        .contains("twice"));
+    let stat = text.replacen("kind = \"gate\"\nrelation", "kind = \"stat\"\nrelation", 1);
+    assert!(theory::Theory::parse("kkt.euler", &stat)
+        .expect_err("stat without power")
+        .to_string()
+        .contains("power"));
+    let unknown = text.replacen("key = \"fd.x\"", "key = \"fd.x\"\nbogus = 1", 1);
+    assert!(theory::Theory::parse("kkt.euler", &unknown).is_err());
+}

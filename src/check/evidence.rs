@@ -1,72 +1,160 @@
-//! Evidence: what a check measured, against which bound, with which verdict.
+//! Evidence: what a check measured, against which declared bound, with which outcome.
+//!
+//! The theory file is the contract. Each `[[measured]]` entry declares a `key`, a kind, a
+//! relation and a bound; a check records a value for each key ([`Evidence::record`]) and never
+//! types a bound itself. When the run ends, [`Evidence::finish`] enforces the contract: every
+//! declared key recorded exactly once, nothing undeclared.
+//!
+//! ## Outcomes
+//! A measurement is INCONCLUSIVE when its aggregate has fewer instances than its declared
+//! `min_samples` (an aggregate over nothing among them) or is NaN; otherwise it passes or fails
+//! its relation. A check is
+//! - INCONCLUSIVE when a `precondition` is not met (the run did not reach the regime the claim
+//!   is about), whatever else it measured;
+//! - else FAIL when a gate, stat or control measurement fails;
+//! - else INCONCLUSIVE when a gate, stat or control measurement is inconclusive;
+//! - else PASS.
+//!
+//! Probes (a paper's empirical claim) give the claim's status the same way — held, not held,
+//! or inconclusive — and never fail the run.
 
+use super::agg::Agg;
 use super::{Params, Scale};
-use crate::theory::{Kind, Theory};
+use crate::error::{Error, Result};
+use crate::stats::z_two_sided;
+use crate::theory::{Bound, Declared, Kind, Scope, Theory};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// The relation a measurement must satisfy with its bound.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub enum Relation {
-    /// measured ≤ bound.
-    #[serde(rename = "<=")]
-    Le,
-    /// measured ≥ bound.
-    #[serde(rename = ">=")]
-    Ge,
-}
+pub use crate::theory::Relation;
 
-/// Pass or fail.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub enum Verdict {
-    /// Every gating measurement holds.
+/// The outcome of a measurement, a check, or a claim.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+pub enum Outcome {
+    /// The bound held on a non-empty, finite set of instances that met the preconditions.
     Pass,
-    /// Some gating measurement does not hold.
+    /// The bound was violated.
     Fail,
+    /// No verdict: no instances, a NaN, too few samples, or an unmet precondition.
+    Inconclusive,
 }
 
-/// One measured quantity against its bound.
+impl Outcome {
+    /// `PASS`, `FAIL`, `INCONCLUSIVE`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Pass => "PASS",
+            Outcome::Fail => "FAIL",
+            Outcome::Inconclusive => "INCONCLUSIVE",
+        }
+    }
+    /// A claim's status in words: `held`, `not held`, `inconclusive`.
+    pub fn claim_label(self) -> &'static str {
+        match self {
+            Outcome::Pass => "held",
+            Outcome::Fail => "not held",
+            Outcome::Inconclusive => "inconclusive",
+        }
+    }
+}
+
+/// The former name of [`Outcome`].
+pub type Verdict = Outcome;
+
+/// One measured quantity against its declared bound.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Measurement {
+    /// The declared key.
+    pub key: String,
     /// What was measured.
     pub name: String,
-    /// Gate, stat, probe or control.
+    /// Gate, stat, probe, control or precondition.
     pub kind: Kind,
-    /// The measured value (NaN never passes).
-    pub measured: f64,
     /// The relation.
     pub relation: Relation,
-    /// The bound.
+    /// The bound (evaluated, for a formula).
     pub bound: f64,
-    /// Whether measured `relation` bound holds.
-    pub passed: bool,
+    /// The declared formula of a data-dependent or statistical bound.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub formula: Option<String>,
+    /// The measured value.
+    pub measured: f64,
+    /// How many instances the value aggregates.
+    pub samples: usize,
+    /// The declared minimum of instances.
+    pub min_samples: usize,
+    /// For a precondition: the whole check or only the claim.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Scope>,
+    /// PASS, FAIL or INCONCLUSIVE.
+    pub outcome: Outcome,
+    /// Whether `measured relation bound` holds; `null` when inconclusive.
+    pub passed: Option<bool>,
+    /// Why the measurement is inconclusive.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 impl Measurement {
-    /// A measurement that must satisfy `measured relation bound`.
-    pub fn new(
-        name: impl Into<String>,
-        kind: Kind,
-        measured: f64,
-        relation: Relation,
-        bound: f64,
-    ) -> Self {
-        let passed = match relation {
-            Relation::Le => measured <= bound,
-            Relation::Ge => measured >= bound,
+    fn new(d: &Declared, agg: Agg, bound: f64) -> Self {
+        let reason = if agg.samples < d.min_samples {
+            Some(if agg.samples == 0 {
+                "no instances".to_string()
+            } else {
+                format!(
+                    "{} instances, fewer than the {} declared",
+                    agg.samples, d.min_samples
+                )
+            })
+        } else if agg.value.is_nan() {
+            Some(format!("NaN over {} instances", agg.samples))
+        } else if bound.is_nan() {
+            Some("the bound evaluated to NaN".to_string())
+        } else {
+            None
+        };
+        let passed = reason.is_none().then(|| d.relation.holds(agg.value, bound));
+        let outcome = match passed {
+            None => Outcome::Inconclusive,
+            Some(true) => Outcome::Pass,
+            Some(false) => Outcome::Fail,
         };
         Self {
-            name: name.into(),
-            kind,
-            measured,
-            relation,
+            key: d.key.clone(),
+            name: d.name.clone(),
+            kind: d.kind,
+            relation: d.relation,
             bound,
+            formula: match &d.bound {
+                Bound::Formula(f) => Some(f.clone()),
+                Bound::Number(_) => None,
+            },
+            measured: agg.value,
+            samples: agg.samples,
+            min_samples: d.min_samples,
+            scope: (d.kind == Kind::Precondition).then_some(d.scope),
+            outcome,
             passed,
+            reason,
         }
     }
     /// measured / bound (how tight the bound is).
     pub fn ratio(&self) -> f64 {
         self.measured / self.bound
+    }
+    /// One line saying why this measurement is not a pass.
+    pub fn explain(&self) -> String {
+        match &self.reason {
+            Some(r) => format!("{} `{}`: {r}", self.kind.tag(), self.key),
+            None => format!(
+                "{} `{}`: {} {} {} does not hold",
+                self.kind.tag(),
+                self.key,
+                crate::report::fmt_num(self.measured),
+                self.relation.symbol(),
+                crate::report::fmt_num(self.bound)
+            ),
+        }
     }
 }
 
@@ -83,16 +171,22 @@ pub struct Evidence {
     pub scale: Scale,
     /// Parameters used.
     pub params: BTreeMap<String, f64>,
-    /// The measurements.
+    /// The measurements, in the order declared.
     pub measurements: Vec<Measurement>,
     /// Reported statistics (not asserted).
     pub stats: BTreeMap<String, f64>,
     /// Remarks (warnings, acceptance counts, solver statuses).
     pub notes: Vec<String>,
+    #[serde(skip)]
+    contract: Vec<Declared>,
+    #[serde(skip)]
+    alpha_each: f64,
+    #[serde(skip)]
+    defects: Vec<String>,
 }
 
 impl Evidence {
-    /// An empty record.
+    /// An empty record bound to `theory`'s contract.
     pub fn new(theory: &Theory, scale: Scale, params: &Params) -> Self {
         Self {
             id: theory.id.clone(),
@@ -103,67 +197,196 @@ impl Evidence {
             measurements: Vec::new(),
             stats: BTreeMap::new(),
             notes: Vec::new(),
+            contract: theory.measured.clone(),
+            alpha_each: theory.alpha_each(),
+            defects: Vec::new(),
         }
     }
-    /// Adds `measured ≤ bound`.
-    pub fn le(
-        &mut self,
-        name: impl Into<String>,
-        kind: Kind,
-        measured: f64,
-        bound: f64,
-    ) -> &mut Self {
-        self.measurements
-            .push(Measurement::new(name, kind, measured, Relation::Le, bound));
+
+    fn declared(&mut self, key: &str) -> Option<Declared> {
+        let d = self.contract.iter().find(|d| d.key == key).cloned();
+        if d.is_none() {
+            self.defects.push(format!(
+                "records `{key}`, which its theory file does not declare"
+            ));
+        }
+        d
+    }
+
+    fn push(&mut self, m: Measurement) {
+        if self.measurements.iter().any(|x| x.key == m.key) {
+            self.defects.push(format!("records `{}` twice", m.key));
+        }
+        self.measurements.push(m);
+    }
+
+    /// The level α_i of each of this check's stat measurements (α split over them).
+    pub fn alpha(&self) -> f64 {
+        self.alpha_each
+    }
+
+    /// Records `key` against its declared constant or statistical bound.
+    pub fn record(&mut self, key: &str, agg: Agg) -> &mut Self {
+        let Some(d) = self.declared(key) else {
+            return self;
+        };
+        let bound = match &d.bound {
+            Bound::Number(b) => *b,
+            Bound::Formula(f) if f == "alpha" => self.alpha_each,
+            Bound::Formula(f) if f == "z(alpha)" => z_two_sided(self.alpha_each),
+            Bound::Formula(f) => {
+                self.defects.push(format!(
+                    "records `{key}` without evaluating its formula bound `{f}`"
+                ));
+                f64::NAN
+            }
+        };
+        let m = Measurement::new(&d, agg, bound);
+        self.push(m);
         self
     }
-    /// Adds `measured ≥ bound`.
-    pub fn ge(
-        &mut self,
-        name: impl Into<String>,
-        kind: Kind,
-        measured: f64,
-        bound: f64,
-    ) -> &mut Self {
-        self.measurements
-            .push(Measurement::new(name, kind, measured, Relation::Ge, bound));
+
+    /// Records `key` against its declared formula bound, evaluated by the check as `bound`
+    /// (with the constants it read through [`Evidence::constant`]).
+    pub fn record_bounded(&mut self, key: &str, agg: Agg, bound: f64) -> &mut Self {
+        let Some(d) = self.declared(key) else {
+            return self;
+        };
+        if let Bound::Number(b) = d.bound {
+            self.defects.push(format!(
+                "evaluates a bound for `{key}`, whose declared bound is the constant {b}"
+            ));
+        }
+        let m = Measurement::new(&d, agg, bound);
+        self.push(m);
         self
     }
+
+    /// A named constant of `key`'s formula bound, from the theory file.
+    pub fn constant(&mut self, key: &str, name: &str) -> f64 {
+        let found = self
+            .contract
+            .iter()
+            .find(|d| d.key == key)
+            .and_then(|d| d.constants.get(name).copied());
+        found.unwrap_or_else(|| {
+            self.defects.push(format!(
+                "reads constant `{name}` of `{key}`, which its theory file does not declare"
+            ));
+            f64::NAN
+        })
+    }
+
     /// Records a reported statistic.
     pub fn stat(&mut self, name: impl Into<String>, value: f64) -> &mut Self {
         self.stats.insert(name.into(), value);
         self
     }
+
     /// Adds a note.
     pub fn note(&mut self, text: impl Into<String>) -> &mut Self {
         self.notes.push(text.into());
         self
     }
-    /// Pass iff every gate, stat and control measurement holds.
-    pub fn verdict(&self) -> Verdict {
-        if self
+
+    /// Enforces the contract: every declared key recorded exactly once, nothing undeclared,
+    /// constants and formulas read as declared. Measurements are put in declaration order.
+    pub fn finish(mut self) -> Result<Evidence> {
+        for d in &self.contract {
+            if !self.measurements.iter().any(|m| m.key == d.key) {
+                self.defects
+                    .push(format!("does not record the declared `{}`", d.key));
+            }
+        }
+        if !self.defects.is_empty() {
+            return Err(Error::Contract(format!(
+                "check {} breaks its theory file's contract: {}",
+                self.id,
+                self.defects.join("; ")
+            )));
+        }
+        let order = |k: &str| self.contract.iter().position(|d| d.key == k);
+        let mut ms = std::mem::take(&mut self.measurements);
+        ms.sort_by_key(|m| order(&m.key));
+        self.measurements = ms;
+        Ok(self)
+    }
+
+    fn of_kinds<'a>(&'a self, kinds: &'a [Kind]) -> impl Iterator<Item = &'a Measurement> + 'a {
+        self.measurements
+            .iter()
+            .filter(move |m| kinds.contains(&m.kind))
+    }
+
+    fn preconditions_met(&self, claim: bool) -> bool {
+        self.of_kinds(&[Kind::Precondition])
+            .filter(|m| claim || m.scope != Some(Scope::Probes))
+            .all(|m| m.outcome == Outcome::Pass)
+    }
+
+    /// The check's outcome (see the module documentation).
+    pub fn outcome(&self) -> Outcome {
+        if !self.preconditions_met(false) {
+            return Outcome::Inconclusive;
+        }
+        combine(self.of_kinds(&[Kind::Gate, Kind::Stat, Kind::Control]))
+    }
+
+    /// The former name of [`Evidence::outcome`].
+    pub fn verdict(&self) -> Outcome {
+        self.outcome()
+    }
+
+    /// The status of the paper claim the probes measure, if there are probes.
+    pub fn claim(&self) -> Option<Outcome> {
+        self.measurements
+            .iter()
+            .any(|m| m.kind == Kind::Probe)
+            .then(|| {
+                if self.preconditions_met(true) {
+                    combine(self.of_kinds(&[Kind::Probe]))
+                } else {
+                    Outcome::Inconclusive
+                }
+            })
+    }
+
+    /// The former name of [`Evidence::claim`].
+    pub fn probe_verdict(&self) -> Option<Outcome> {
+        self.claim()
+    }
+
+    /// Why the check or its claim is not a pass: unmet preconditions first, then the failed
+    /// and inconclusive measurements.
+    pub fn reasons(&self) -> Vec<String> {
+        let unmet = |m: &&Measurement| m.outcome != Outcome::Pass;
+        let pre: Vec<String> = self
+            .of_kinds(&[Kind::Precondition])
+            .filter(unmet)
+            .map(|m| match m.scope {
+                Some(Scope::Probes) => format!("unmet (for the claim) {}", m.explain()),
+                _ => format!("unmet {}", m.explain()),
+            })
+            .collect();
+        let rest = self
             .measurements
             .iter()
-            .filter(|m| m.kind.gating())
-            .all(|m| m.passed)
-        {
-            Verdict::Pass
-        } else {
-            Verdict::Fail
+            .filter(|m| m.kind != Kind::Precondition)
+            .filter(unmet)
+            .map(Measurement::explain);
+        pre.into_iter().chain(rest).collect()
+    }
+}
+
+/// FAIL if any fails, else INCONCLUSIVE if any is inconclusive, else PASS (PASS when empty).
+fn combine<'a>(ms: impl Iterator<Item = &'a Measurement>) -> Outcome {
+    let mut out = Outcome::Pass;
+    for m in ms {
+        match m.outcome {
+            Outcome::Fail => return Outcome::Fail,
+            Outcome::Inconclusive => out = Outcome::Inconclusive,
+            Outcome::Pass => {}
         }
     }
-    /// The verdict of the probe measurements, if there are any.
-    pub fn probe_verdict(&self) -> Option<Verdict> {
-        let mut probes = self
-            .measurements
-            .iter()
-            .filter(|m| m.kind == Kind::Probe)
-            .peekable();
-        probes.peek()?;
-        Some(if probes.all(|m| m.passed) {
-            Verdict::Pass
-        } else {
-            Verdict::Fail
-        })
-    }
+    out
 }

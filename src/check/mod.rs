@@ -1,17 +1,20 @@
 //! The check framework: parameters, evidence, verdicts, and the runner.
 //!
 //! A [`Check`] receives a [`Ctx`] (its theory, the parameters of the chosen scale with the
-//! user's overrides validated against the theory's constraints) and returns [`Evidence`]: a list
-//! of [`Measurement`]s — each a measured value, a bound, the relation that must hold and the
-//! measurement's kind — plus reported statistics. The run fails when a gate, stat or control
-//! measurement fails; probes report their verdict without failing the run. An `Err` means the
-//! check could not run (solver status, bad data), which is distinct from a failed verdict.
+//! user's overrides validated against the theory's constraints) and returns [`Evidence`]: one
+//! [`Measurement`] per key its theory file declares — an [`Agg`]regate over instances, judged
+//! against the declared bound — plus reported statistics. The outcome is PASS, FAIL or
+//! INCONCLUSIVE (see [`evidence`]); probes give a paper claim's status without failing the run.
+//! An `Err` means the check could not run (solver status, bad data), which is distinct from
+//! every outcome.
 
+pub mod agg;
 pub mod evidence;
 pub mod params;
 pub mod sweep;
 
-pub use evidence::{Evidence, Measurement, Relation, Verdict};
+pub use agg::Agg;
+pub use evidence::{Evidence, Measurement, Outcome, Relation, Verdict};
 pub use params::{Params, Scale};
 
 use crate::error::{Error, Result};
@@ -32,6 +35,10 @@ impl Ctx<'_> {
     /// An empty evidence record for this check.
     pub fn evidence(&self) -> Evidence {
         Evidence::new(self.theory, self.scale, &self.params)
+    }
+    /// The parameters as the check's typed struct (unknown or missing names refused).
+    pub fn params<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
+        self.params.typed()
     }
 }
 
@@ -93,23 +100,45 @@ pub fn run(check: &dyn Check, theory: &Theory, cfg: &RunConfig) -> Result<Eviden
         params,
         scale: cfg.scale,
     };
-    check.run(&ctx)
+    check.run(&ctx)?.finish()
 }
 
-/// Extremes of a stream of measurements: `max_f` is −∞ and `min_f` is +∞ for an empty stream
-/// (so an empty set of instances never passes a `≥` gate or a `≤` gate on a minimum by accident).
+/// Extremes of a stream inside a computation (not for recorded measurements, which use
+/// [`Agg`]): `max_f` is −∞ and `min_f` is +∞ for an empty stream, and a NaN anywhere makes the
+/// result NaN (`f64::max` alone would drop it).
 pub trait Extremes: Iterator<Item = f64> + Sized {
     /// The largest value.
     fn max_f(self) -> f64 {
-        self.fold(f64::NEG_INFINITY, f64::max)
+        self.fold(f64::NEG_INFINITY, |a, b| {
+            if a.is_nan() || b.is_nan() {
+                f64::NAN
+            } else {
+                a.max(b)
+            }
+        })
     }
     /// The smallest value.
     fn min_f(self) -> f64 {
-        self.fold(f64::INFINITY, f64::min)
+        self.fold(f64::INFINITY, |a, b| {
+            if a.is_nan() || b.is_nan() {
+                f64::NAN
+            } else {
+                a.min(b)
+            }
+        })
     }
 }
 
 impl<I: Iterator<Item = f64>> Extremes for I {}
+
+/// max(a, b) that keeps a NaN (`f64::max` drops it).
+pub fn nan_max(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
+}
 
 /// Maps `f` over seeds 0..n in parallel, keeping the seed order (so the result is the same as a
 /// serial run whatever the thread count).

@@ -43,6 +43,29 @@ impl Params {
     pub fn values(&self) -> &BTreeMap<String, f64> {
         &self.values
     }
+    /// The values as a typed struct: integral values become integers, so a `usize` field
+    /// refuses 2.5 and a `f64` field takes 3; unknown or missing names are refused by the
+    /// struct's `#[serde(deny_unknown_fields)]`.
+    pub fn typed<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
+        let map: serde_json::Map<String, serde_json::Value> = self
+            .values
+            .iter()
+            .map(|(k, &v)| {
+                let j = if v.fract() == 0.0 && v.abs() < 9.0e15 {
+                    if v >= 0.0 {
+                        serde_json::Value::from(v as u64)
+                    } else {
+                        serde_json::Value::from(v as i64)
+                    }
+                } else {
+                    serde_json::Value::from(v)
+                };
+                (k.clone(), j)
+            })
+            .collect();
+        serde_json::from_value(serde_json::Value::Object(map))
+            .map_err(|e| Error::input(format!("check {}: parameters: {e}", self.id)))
+    }
     /// A real parameter.
     pub fn f(&self, name: &str) -> Result<f64> {
         self.values.get(name).copied().ok_or_else(|| {

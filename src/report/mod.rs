@@ -3,25 +3,29 @@
 pub mod docs;
 pub mod plot;
 pub mod snapshot;
+pub mod summary;
 pub mod sweep;
 pub mod table;
 
-use crate::check::{Evidence, Verdict};
+use crate::check::{Evidence, Outcome};
 use serde::Serialize;
 
 /// One JSON Lines record of a check run.
 #[derive(Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Record<'a> {
-    /// The check ran; its evidence and verdicts.
+    /// The check ran; its evidence, outcome and the claim's status.
     Ran {
         /// The evidence.
         #[serde(flatten)]
         evidence: &'a Evidence,
-        /// Verdict over gate, stat and control measurements.
-        verdict: Verdict,
-        /// Verdict over probe measurements, if any.
-        probe_verdict: Option<Verdict>,
+        /// PASS, FAIL or INCONCLUSIVE over the gate, stat and control measurements (and the
+        /// preconditions).
+        verdict: Outcome,
+        /// The paper claim's status from the probes, if any.
+        claim: Option<Outcome>,
+        /// Why the check or its claim is not a pass.
+        reasons: Vec<String>,
     },
     /// The check could not run.
     CouldNotRun {
@@ -37,8 +41,9 @@ impl<'a> Record<'a> {
     pub fn ran(evidence: &'a Evidence) -> Self {
         Record::Ran {
             evidence,
-            verdict: evidence.verdict(),
-            probe_verdict: evidence.probe_verdict(),
+            verdict: evidence.outcome(),
+            claim: evidence.claim(),
+            reasons: evidence.reasons(),
         }
     }
     /// One JSON line.

@@ -1,67 +1,65 @@
-//! The terminal table: measured, bound, measured/bound and verdict per measurement.
+//! The terminal table: per measurement its key, kind, measured value with its number of
+//! instances, the declared bound, measured/bound and outcome; then the check's outcome, the
+//! claim's status and, when either is not a pass, the reasons.
 
 use super::fmt_num;
-use crate::check::{Evidence, Relation, Verdict};
-use crate::theory::Kind;
+use crate::check::{Evidence, Measurement, Outcome};
 
-fn kind_tag(k: Kind) -> &'static str {
-    match k {
-        Kind::Gate => "gate",
-        Kind::Stat => "stat",
-        Kind::Probe => "probe",
-        Kind::Control => "control",
+fn mark(m: &Measurement) -> &'static str {
+    match m.outcome {
+        Outcome::Pass => "yes",
+        Outcome::Fail => "NO",
+        Outcome::Inconclusive => "n/a",
     }
 }
 
 /// Renders one check's evidence.
 pub fn render(ev: &Evidence) -> String {
     let mut s = String::new();
-    let verdict = match ev.verdict() {
-        Verdict::Pass => "PASS",
-        Verdict::Fail => "FAIL",
-    };
-    let probe = match ev.probe_verdict() {
-        Some(Verdict::Pass) => " (probe: PASS)",
-        Some(Verdict::Fail) => " (probe: FAIL, reported)",
-        None => "",
+    let claim = match ev.claim() {
+        Some(c) => format!(" (claim: {})", c.claim_label()),
+        None => String::new(),
     };
     s.push_str(&format!(
-        "{} [{}, {:?} scale] {verdict}{probe}\n",
+        "{} [{}, {:?} scale] {}{claim}\n",
         ev.id,
-        kind_tag(ev.kind),
-        ev.scale
+        ev.kind.tag(),
+        ev.scale,
+        ev.outcome().label()
     ));
-    let w = ev
+    let kw = ev
         .measurements
         .iter()
-        .map(|m| m.name.chars().count())
+        .map(|m| m.key.chars().count())
         .max()
-        .unwrap_or(10)
-        .clamp(10, 70);
+        .unwrap_or(3)
+        .max(3);
     s.push_str(&format!(
-        "  {:<w$}  {:<7}  {:>11}  {:>13}  {:>11}  {}\n",
-        "measurement", "kind", "measured", "bound", "meas/bound", "ok"
+        "  {:<kw$}  {:<12}  {:>11}  {:>6}  {:>13}  {:>10}  {:<3}  {}\n",
+        "key", "kind", "measured", "n", "bound", "meas/bound", "ok", "measurement"
     ));
     for m in &ev.measurements {
-        let rel = match m.relation {
-            Relation::Le => "≤",
-            Relation::Ge => "≥",
+        // The ratio only means something against a positive bound.
+        let ratio = if m.bound > 0.0 && m.measured.is_finite() {
+            fmt_num(m.ratio())
+        } else {
+            "-".into()
         };
-        let name: String = m.name.chars().take(w).collect();
-        let pad = w - name.chars().count();
         s.push_str(&format!(
-            "  {name}{:pad$}  {:<7}  {:>11}  {rel} {:>11}  {:>11}  {}\n",
-            "",
-            kind_tag(m.kind),
+            "  {:<kw$}  {:<12}  {:>11}  {:>6}  {} {:>11}  {:>10}  {:<3}  {}\n",
+            m.key,
+            m.kind.tag(),
             fmt_num(m.measured),
+            m.samples,
+            m.relation.symbol(),
             fmt_num(m.bound),
-            if m.bound != 0.0 {
-                fmt_num(m.ratio())
-            } else {
-                "-".into()
-            },
-            if m.passed { "yes" } else { "NO" }
+            ratio,
+            mark(m),
+            m.name
         ));
+    }
+    for r in ev.reasons() {
+        s.push_str(&format!("  · why: {r}\n"));
     }
     for (k, v) in &ev.stats {
         s.push_str(&format!("  · {k} = {}\n", fmt_num(*v)));

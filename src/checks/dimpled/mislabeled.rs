@@ -6,7 +6,7 @@
 use crate::attack::losses::Loss;
 use crate::attack::minimal::minimal_radius;
 use crate::attack::{apgd, ApgdConfig, ClassObjective, Goal, Norm, Variant};
-use crate::check::{Check, Ctx, Evidence, Params};
+use crate::check::{Agg, Check, Ctx, Evidence};
 use crate::data::subspace::{Orientation, Subspace};
 use crate::data::MultiClass;
 use crate::error::Result;
@@ -14,11 +14,28 @@ use crate::geometry::{Constraint, Projector};
 use crate::model::{Activation, Mlp};
 use crate::rng::{self, stream, Rng};
 use crate::stats::median;
-use crate::theory::Kind;
 use crate::train::classifier::{accuracy, train_classifier, ClassifierGd};
 use nalgebra::DMatrix;
 
 pub struct Mislabeled;
+
+/// The parameters of `theory/dimpled.mislabeled.toml`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct P {
+    d: usize,
+    k: usize,
+    n_train: usize,
+    n_test: usize,
+    m: usize,
+    lr: f64,
+    steps: usize,
+    n_iter: usize,
+    bisection: usize,
+    /// Targeted attacks run at this multiple of each point's minimal targeted radius.
+    radius_factor: f64,
+    seed: u64,
+}
 
 /// n points of the 2-D subspace at radius ρ, class = quadrant of (u₁, u₂).
 fn quadrants(sub: &Subspace, rng: &mut Rng, n: usize, rho: f64) -> Result<MultiClass> {
@@ -44,21 +61,16 @@ struct Outcome {
 }
 
 /// Runs the protocol at data radius `rho` (step size lr/ρ_x²).
-fn outcome(p: &Params, seed: u64, rho: f64) -> Result<Outcome> {
-    let (d, k) = (p.n("d")?, p.n("k")?);
+fn outcome(p: &P, seed: u64, rho: f64) -> Result<Outcome> {
+    let (d, k) = (p.d, p.k);
     let mut rd = rng::seeded(seed, stream::DATA);
     let sub = Subspace::new(&mut rd, d, k, Orientation::Random)?;
-    let train = quadrants(&sub, &mut rd, p.n("n_train")?, rho)?;
-    let test = quadrants(
-        &sub,
-        &mut rng::seeded(seed, stream::TEST),
-        p.n("n_test")?,
-        rho,
-    )?;
-    let sizes = vec![d, p.n("m")?, 4];
+    let train = quadrants(&sub, &mut rd, p.n_train, rho)?;
+    let test = quadrants(&sub, &mut rng::seeded(seed, stream::TEST), p.n_test, rho)?;
+    let sizes = vec![d, p.m, 4];
     let gd = ClassifierGd {
-        lr: p.f("lr")? / (rho * rho),
-        steps: p.n("steps")?,
+        lr: p.lr / (rho * rho),
+        steps: p.steps,
         weight_decay: 0.0,
     };
     let mut n1 = Mlp::init(
@@ -68,7 +80,8 @@ fn outcome(p: &Params, seed: u64, rho: f64) -> Result<Outcome> {
         1.0,
     )?;
     train_classifier(&mut n1, &train, &gd)?;
-    // Targeted attacks toward a random wrong class at 1.2× each point's minimal targeted radius.
+    // Targeted attacks toward a random wrong class at radius_factor × each point's minimal
+    // targeted radius.
     let mut rc = rng::seeded(seed, stream::CHOICE);
     let targets: Vec<usize> = train
         .y()
@@ -83,7 +96,7 @@ fn outcome(p: &Params, seed: u64, rho: f64) -> Result<Outcome> {
     )?;
     let cfg = ApgdConfig {
         bounds: None,
-        n_iter: p.n("n_iter")?,
+        n_iter: p.n_iter,
         ..ApgdConfig::new(Norm::L2, Variant::AdvLib)
     };
     let n = train.n();
@@ -92,7 +105,7 @@ fn outcome(p: &Params, seed: u64, rho: f64) -> Result<Outcome> {
         &obj,
         train.x(),
         &vec![4.0 * rho; n],
-        p.n("bisection")?,
+        p.bisection,
         &cfg,
         &Constraint::Free,
         &mut ra,
@@ -100,7 +113,7 @@ fn outcome(p: &Params, seed: u64, rho: f64) -> Result<Outcome> {
     let kept: Vec<usize> = (0..n).filter(|&i| min.radius[i].is_some()).collect();
     let eps: Vec<f64> = kept
         .iter()
-        .map(|&i| 1.2 * min.radius[i].unwrap_or(0.0))
+        .map(|&i| p.radius_factor * min.radius[i].unwrap_or(0.0))
         .collect();
     let xs = train.x().select_rows(&kept);
     let adv = apgd(
@@ -123,18 +136,18 @@ fn outcome(p: &Params, seed: u64, rho: f64) -> Result<Outcome> {
             .select_rows(&ok.iter().map(|&r| kept[r]).collect::<Vec<_>>());
     let rho_delta = median(&q.fractions(&delta));
     // N2 from a fresh initialisation on (x_adv, target); control: on (x, target).
-    let fresh = |s: u64| {
+    let fresh = || {
         Mlp::init(
-            &mut rng::seeded(s, stream::INIT),
+            &mut rng::sub(seed, stream::INIT, 1),
             sizes.clone(),
             Activation::Relu,
             1.0,
         )
     };
-    let mut n2 = fresh(seed + 1_000_003)?;
+    let mut n2 = fresh()?;
     train_classifier(&mut n2, &MultiClass::new(x_adv, t_adv.clone(), 4)?, &gd)?;
     let clean_idx: Vec<usize> = ok.iter().map(|&r| kept[r]).collect();
-    let mut n2c = fresh(seed + 1_000_003)?;
+    let mut n2c = fresh()?;
     train_classifier(
         &mut n2c,
         &MultiClass::new(train.x().select_rows(&clean_idx), t_adv, 4)?,
@@ -155,24 +168,20 @@ impl Check for Mislabeled {
         "dimpled.mislabeled"
     }
     fn run(&self, ctx: &Ctx<'_>) -> Result<Evidence> {
-        let p = &ctx.params;
-        let seed = p.n("seed")? as u64;
-        let (d, k) = (p.n("d")?, p.n("k")?);
-        let big = outcome(p, seed, (d as f64).sqrt())?;
-        let unit = outcome(p, seed, 1.0)?;
+        let p: P = ctx.params()?;
+        let (seed, d, k) = (p.seed, p.d, p.k);
+        let big = outcome(&p, seed, (d as f64).sqrt())?;
+        let unit = outcome(&p, seed, 1.0)?;
         let mut ev = ctx.evidence();
-        ev.ge(
-            "ρ_x = √d: clean test accuracy of N2 (trained on x_adv with target labels)",
-            Kind::Probe,
-            big.acc,
-            0.5,
-        )
-        .le(
-            "control: clean test accuracy of a net trained on clean x with the target labels (max over ρ_x)",
-            Kind::Control,
-            big.acc_control.max(unit.acc_control),
-            0.5,
-        );
+        ev.record("examples", Agg::count(big.used, p.n_train))
+            .record("accuracy", Agg::of(big.acc, p.n_test))
+            .record(
+                "control.clean",
+                Agg::of(
+                    crate::check::nan_max(big.acc_control, unit.acc_control),
+                    p.n_test,
+                ),
+            );
         for (tag, o) in [("ρ_x = √d", &big), ("ρ_x = 1", &unit)] {
             ev.stat(format!("{tag}: N2 clean test accuracy"), o.acc)
                 .stat(format!("{tag}: N1 clean test accuracy"), o.acc_n1)

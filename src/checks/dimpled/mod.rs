@@ -10,7 +10,7 @@ mod mislabeled;
 mod real_pca;
 
 use crate::attack::BinaryClassifier;
-use crate::check::{Check, Params};
+use crate::check::Check;
 use crate::error::Result;
 use crate::geometry::Projector;
 use crate::model::Model;
@@ -32,6 +32,23 @@ pub fn checks() -> Vec<Box<dyn Check>> {
 
 /// A two-layer net trained as in subspace.md §2 on a linear manifold at radius `rho_x`, with
 /// `n_test` test points of the manifold labelled by the net's own prediction.
+/// The parameters of `theory/dimpled.linear.perpendicular.toml` and
+/// `theory/dimpled.linear.cost_ratio.toml`: the subspace setting and the attack.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LinearParams {
+    pub d: usize,
+    pub k: usize,
+    pub n: usize,
+    pub m: usize,
+    pub beta: f64,
+    pub max_steps: usize,
+    pub n_test: usize,
+    pub n_iter: usize,
+    pub bisection: usize,
+    pub seed: u64,
+}
+
 pub(crate) struct LinearCase {
     pub model: BinaryClassifier,
     pub x: DMatrix<f64>,
@@ -39,15 +56,16 @@ pub(crate) struct LinearCase {
     pub tangent: Projector,
 }
 
-pub(crate) fn linear_case(p: &Params, seed: u64, rho_x: f64) -> Result<LinearCase> {
+pub(crate) fn linear_case(p: &LinearParams, rho_x: f64) -> Result<LinearCase> {
     let s = Setting {
         rho_x,
-        beta: p.f("beta")?,
-        max_steps: p.n("max_steps")?,
-        ..Setting::new(p.n("d")?, p.n("k")?, p.n("n")?, p.n("m")?)
+        beta: p.beta,
+        max_steps: p.max_steps,
+        ..Setting::new(p.d, p.k, p.n, p.m)
     };
+    let seed = p.seed;
     let inst = train(seed, &s, Method::Gd)?;
-    let x = inst.test_points(seed, p.n("n_test")?)?.x().clone();
+    let x = inst.test_points(seed, p.n_test)?.x().clone();
     let out = inst.net.forward(&x);
     let y = out.iter().map(|v| usize::from(*v > 0.0)).collect();
     let tangent = Projector::new(inst.sub.basis.clone())?;

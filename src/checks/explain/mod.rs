@@ -9,7 +9,7 @@ mod invariance;
 mod offsubspace_null;
 mod planted_recovery;
 
-use crate::check::{Check, Params};
+use crate::check::Check;
 use crate::error::Result;
 use crate::explain::pooled::{Documents, Planted, SumPooled};
 use crate::explain::{param_hash, scores, select_models, Scores};
@@ -38,19 +38,66 @@ pub(crate) struct PlantedRun {
     pub steps: Vec<usize>,
 }
 
+/// The parameters of the planted-design theory files (`explain.offsubspace.null`,
+/// `explain.invariance`, `explain.planted.recovery`): the design, training, and the init scale β
+/// (`beta`) or the choice of the β grid (`all_betas`), whichever the file sets.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PlantedParams {
+    pub vocab: usize,
+    pub dim: usize,
+    pub k_e: usize,
+    pub positions: usize,
+    pub n_train: usize,
+    pub n_test: usize,
+    pub m: usize,
+    pub lr: f64,
+    pub max_steps: usize,
+    /// Training stops once the normalised margin reaches this.
+    pub stop_margin: f64,
+    pub models: usize,
+    pub seed: u64,
+    #[serde(default)]
+    pub beta: Option<f64>,
+    /// 1: run the whole β grid (beta_a, beta_b, beta_main); 0: beta_main alone.
+    #[serde(default)]
+    pub all_betas: Option<f64>,
+    /// The β grid of the recovery probe; its claim is read at `beta_main`.
+    #[serde(default)]
+    pub beta_a: Option<f64>,
+    #[serde(default)]
+    pub beta_b: Option<f64>,
+    #[serde(default)]
+    pub beta_main: Option<f64>,
+}
+
+impl PlantedParams {
+    /// β of a theory file that sets it.
+    pub fn beta(&self) -> Result<f64> {
+        self.beta
+            .ok_or_else(|| crate::error::Error::input("this check needs the parameter `beta`"))
+    }
+}
+
 /// V = 200, D = 64, k_e = 16, T = 20 (explain.md §5); m, β, documents and M from the arguments.
-pub(crate) fn planted_run(p: &Params, seed: u64, beta: f64, models: usize) -> Result<PlantedRun> {
-    let (d, t) = (p.n("dim")?, p.n("positions")?);
+/// Model a is initialised from the a-th sub-stream of the seed.
+pub(crate) fn planted_run(
+    p: &PlantedParams,
+    seed: u64,
+    beta: f64,
+    models: usize,
+) -> Result<PlantedRun> {
+    let (d, t) = (p.dim, p.positions);
     let mut rd = rng::seeded(seed, stream::DATA);
-    let planted = Planted::new(&mut rd, p.n("vocab")?, d, p.n("k_e")?, t)?;
-    let train_docs = planted.documents(&mut rd, p.n("n_train")?)?;
-    let test = planted.documents(&mut rng::seeded(seed, stream::TEST), p.n("n_test")?)?;
-    let m = p.n("m")?;
+    let planted = Planted::new(&mut rd, p.vocab, d, p.k_e, t)?;
+    let train_docs = planted.documents(&mut rd, p.n_train)?;
+    let test = planted.documents(&mut rng::seeded(seed, stream::TEST), p.n_test)?;
+    let m = p.m;
     let mut out = Vec::with_capacity(models);
     let mut steps = Vec::with_capacity(models);
     for a in 0..models {
         let inner = TwoLayer::init(
-            &mut rng::seeded(seed * 1000 + a as u64, stream::INIT),
+            &mut rng::sub(seed, stream::INIT, a as u64),
             d,
             m,
             Activation::Relu,
@@ -60,8 +107,8 @@ pub(crate) fn planted_run(p: &Params, seed: u64, beta: f64, models: usize) -> Re
         );
         let mut net = SumPooled::new(inner, t)?;
         let cfg = GdConfig {
-            stop_margin: Some(0.3),
-            ..GdConfig::new(p.f("lr")?, p.n("max_steps")?, MarginLoss::Logistic)
+            stop_margin: Some(p.stop_margin),
+            ..GdConfig::new(p.lr, p.max_steps, MarginLoss::Logistic)
         };
         let rep = train::train(&mut net, &train_docs.data, &cfg, &mut NoObserver)?;
         steps.push(rep.steps);

@@ -1,6 +1,7 @@
 //! `kkt.twolayer.trajectory` (probe): along GD on V1, the normalised parameters are
 //! (ε_t, δ_t)-approximate KKT points with ε_t → 0 (Lyu & Li 2020); measured at three checkpoints.
 
+use crate::check::Agg;
 use crate::check::{over_seeds, Check, Ctx, Evidence, Extremes};
 use crate::checks::common::{init_two_layer, sphere_data, two_layer_lr};
 use crate::error::Result;
@@ -8,10 +9,25 @@ use crate::loss::MarginLoss;
 use crate::margin::certificate::{certify, CertifyOptions};
 use crate::model::Model;
 use crate::rng::{self, stream};
-use crate::theory::Kind;
 use crate::train::{self, GdConfig, StepState};
 
 pub struct TwolayerTrajectory;
+
+/// The parameters of `theory/kkt.twolayer.trajectory.toml`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct P {
+    n: usize,
+    d: usize,
+    m: usize,
+    init: f64,
+    t1: usize,
+    t2: usize,
+    t3: usize,
+    seeds: usize,
+    /// Norm of the control's random perturbation, relative to ‖θ‖.
+    control_radius: f64,
+}
 
 struct SeedPath {
     eps_rel: Vec<f64>,
@@ -25,10 +41,10 @@ impl Check for TwolayerTrajectory {
         "kkt.twolayer.trajectory"
     }
     fn run(&self, ctx: &Ctx<'_>) -> Result<Evidence> {
-        let p = &ctx.params;
-        let (n, d, m, init) = (p.n("n")?, p.n("d")?, p.n("m")?, p.f("init")?);
-        let ts = [p.n("t1")?, p.n("t2")?, p.n("t3")?];
-        let paths = over_seeds(p.n("seeds")?, |seed| {
+        let p: P = ctx.params()?;
+        let (n, d, m, init) = (p.n, p.d, p.m, p.init);
+        let ts = [p.t1, p.t2, p.t3];
+        let paths = over_seeds(p.seeds, |seed| {
             let mut eps_rel = Vec::new();
             let mut delta = Vec::new();
             let mut euler: f64 = 0.0;
@@ -40,14 +56,14 @@ impl Check for TwolayerTrajectory {
                         let c = certify(model, &data, &CertifyOptions::default())?;
                         eps_rel.push(c.eps_rel);
                         delta.push(c.delta);
-                        euler = euler.max(c.euler_gap);
+                        euler = crate::check::nan_max(euler, c.euler_gap);
                         if st.step == ts[2] {
-                            // Negative control: θ plus a random vector of norm ½‖θ‖.
+                            // Negative control: θ plus a random vector of norm control_radius·‖θ‖.
                             let mut noisy = model.boxed_clone();
                             let noise = rng::unit_sphere(
                                 &mut rng::seeded(seed, stream::DIRECTIONS),
                                 model.n_params(),
-                            ) * (0.5 * model.params().norm());
+                            ) * (p.control_radius * model.params().norm());
                             noisy.set_params(&(model.params() + noise))?;
                             control = certify(noisy.as_ref(), &data, &CertifyOptions::default())
                                 .map(|c| c.eps_rel)
@@ -71,28 +87,25 @@ impl Check for TwolayerTrajectory {
             })
         })?;
         let mut ev = ctx.evidence();
-        let ratio = paths
+        // The claim speaks of a separating trajectory: every checkpoint certifies (positive
+        // margin) or the run says nothing about it.
+        let separating: Vec<&SeedPath> = paths
             .iter()
-            .map(|s| s.eps_rel[2] / s.eps_rel[0])
-            .fold(0.0, f64::max);
-        ev.le(
-            "max over seeds of ε_rel(T3)/ε_rel(T1) (claim: ε_rel decreases)",
-            Kind::Probe,
-            ratio,
-            1.0,
-        )
-        .le(
-            "Euler consistency of the certificates",
-            Kind::Gate,
-            paths.iter().map(|s| s.euler).fold(0.0, f64::max),
-            1e-12,
-        )
-        .ge(
-            "control: θ + random ½‖θ‖ perturbation, ε_rel",
-            Kind::Control,
-            paths.iter().map(|s| s.control_eps_rel).min_f(),
-            0.3,
-        );
+            .filter(|s| s.eps_rel.iter().all(|e| e.is_finite()))
+            .collect();
+        ev.record("separating", Agg::fraction(separating.len(), paths.len()))
+            .record(
+                "eps_rel.ratio",
+                Agg::max(separating.iter().map(|s| s.eps_rel[2] / s.eps_rel[0])),
+            )
+            .record(
+                "euler.certificate",
+                Agg::max(separating.iter().map(|s| s.euler)),
+            )
+            .record(
+                "control.perturbed",
+                Agg::min(separating.iter().map(|s| s.control_eps_rel)),
+            );
         for (k, t) in ts.iter().enumerate() {
             let e: Vec<f64> = paths.iter().map(|s| s.eps_rel[k]).collect();
             let dl: Vec<f64> = paths.iter().map(|s| s.delta[k]).collect();

@@ -11,7 +11,7 @@ mod score_unit;
 mod twolayer_certified;
 mod twolayer_mesoscopic;
 
-use crate::check::{Check, Params};
+use crate::check::Check;
 use crate::data::clusters::Clusters;
 use crate::data::MultiClass;
 use crate::error::Result;
@@ -42,19 +42,29 @@ pub(crate) fn linear_model(seed: u64, d: usize, k: usize) -> Result<Mlp> {
     Mlp::new(vec![d, k], Activation::Relu, theta)
 }
 
+/// The data and training parameters of [`cluster_net`] (shared by three theory files).
+pub(crate) struct ClusterNet {
+    pub d: usize,
+    pub classes: usize,
+    pub sigma: f64,
+    pub n_train: usize,
+    pub lr: f64,
+    pub steps: usize,
+}
+
 /// A two-layer ReLU net [d, m, K] trained by full-batch GD on the cross-entropy over K Gaussian
 /// clusters clamped to [0, 1] (malt.md §8 check 6), and `points` fresh test points it classifies
 /// correctly.
 pub(crate) fn cluster_net(
-    p: &Params,
+    c: &ClusterNet,
     seed: u64,
     m: usize,
     points: usize,
 ) -> Result<(Mlp, MultiClass)> {
-    let (d, k) = (p.n("d")?, p.n("classes")?);
+    let (d, k) = (c.d, c.classes);
     let mut rd = rng::seeded(seed, stream::DATA);
-    let cl = Clusters::random(&mut rd, k, d, p.f("sigma")?, true)?;
-    let train = cl.sample(&mut rd, p.n("n_train")?)?;
+    let cl = Clusters::random(&mut rd, k, d, c.sigma, true)?;
+    let train = cl.sample(&mut rd, c.n_train)?;
     let mut net = Mlp::init(
         &mut rng::seeded(seed, stream::INIT),
         vec![d, m, k],
@@ -65,8 +75,8 @@ pub(crate) fn cluster_net(
         &mut net,
         &train,
         &ClassifierGd {
-            lr: p.f("lr")?,
-            steps: p.n("steps")?,
+            lr: c.lr,
+            steps: c.steps,
             weight_decay: 0.0,
         },
     )?;

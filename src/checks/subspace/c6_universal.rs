@@ -5,34 +5,49 @@
 //! [derived].
 
 use crate::attack::line::first_root;
+use crate::check::Agg;
 use crate::check::{over_seeds, Check, Ctx, Evidence, Extremes};
 use crate::error::Result;
 use crate::rng::{self, stream};
 use crate::stats::quantile;
 use crate::subspace::{analyse, train, universal_directions};
-use crate::theory::Kind;
 use crate::train::optim::Method;
 
 pub struct Universal;
+
+/// The parameters of `theory/subspace.c6_universal.toml`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct P {
+    d: usize,
+    k: usize,
+    n: usize,
+    beta: f64,
+    max_steps: usize,
+    ell_over_m_a: f64,
+    ell_over_m_b: f64,
+    ell_over_m_c: f64,
+    n_test: usize,
+    seeds: usize,
+}
 
 impl Check for Universal {
     fn id(&self) -> &'static str {
         "subspace.c6_universal"
     }
     fn run(&self, ctx: &Ctx<'_>) -> Result<Evidence> {
-        let p = &ctx.params;
-        let base = super::setting_with_width(p, 2)?;
+        let p: P = ctx.params()?;
+        let base = super::setting(p.d, p.k, p.n, 2, p.beta, p.max_steps);
         let ell = base.ell() as f64;
         let mut ev = ctx.evidence();
         let mut ratios = Vec::new();
         let mut controls = Vec::new();
-        for key in ["ell_over_m_a", "ell_over_m_b", "ell_over_m_c"] {
-            let r = p.f(key)?;
+        for r in [p.ell_over_m_a, p.ell_over_m_b, p.ell_over_m_c] {
             let m = ((ell / r).round() as usize).max(2);
             let s = crate::subspace::Setting { m, ..base.clone() };
-            let per_seed = over_seeds(p.n("seeds")?, |seed| {
+            let per_seed = over_seeds(p.seeds, |seed| {
                 let inst = train(seed, &s, Method::Gd)?;
-                let x = inst.test_points(seed, p.n("n_test")?)?;
+                let x = inst.test_points(seed, p.n_test)?;
                 let pts = analyse(&inst.net, &inst.sub, x.x());
                 let (zp, zm) = universal_directions(&inst.net, &inst.sub);
                 let mut rd = rng::seeded(seed, stream::DIRECTIONS);
@@ -81,18 +96,11 @@ impl Check for Universal {
             ratios.push(big_r);
             controls.push(r_rand);
         }
-        ev.le(
-            "max over ℓ/m of R = α₉₉/t₉₉",
-            Kind::Probe,
-            ratios.iter().copied().max_f(),
-            4.0,
-        )
-        .ge(
-            "control: min over ℓ/m of α₉₉/t₉₉ for a random direction in P⊥",
-            Kind::Control,
-            controls.iter().copied().min_f(),
-            4.0,
-        );
+        ev.record("ratio.max", Agg::max(ratios.iter().copied()))
+            .record(
+                "control.random_direction",
+                Agg::min(controls.iter().copied()),
+            );
         Ok(ev)
     }
 }

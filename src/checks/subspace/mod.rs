@@ -14,8 +14,7 @@ mod toy;
 mod toy_chess;
 mod toy_diagonal;
 
-use crate::check::{Check, Params};
-use crate::error::Result;
+use crate::check::Check;
 use crate::subspace::Setting;
 
 /// The subspace checks.
@@ -34,14 +33,16 @@ pub fn checks() -> Vec<Box<dyn Check>> {
 }
 
 /// The setting named by the parameters d, k, n, m, beta, max_steps (ρ_x = √d, γ_stop = 0.3).
-pub(crate) fn setting(p: &Params) -> Result<Setting> {
-    setting_with_width(p, p.n("m")?)
-}
-
-/// As [`setting`] with the width given.
-pub(crate) fn setting_with_width(p: &Params, m: usize) -> Result<Setting> {
-    let mut s = Setting::new(p.n("d")?, p.n("k")?, p.n("n")?, m);
-    s.beta = p.f("beta")?;
-    s.max_steps = p.n("max_steps")?;
-    Ok(s)
+pub(crate) fn setting(
+    d: usize,
+    k: usize,
+    n: usize,
+    m: usize,
+    beta: f64,
+    max_steps: usize,
+) -> Setting {
+    let mut s = Setting::new(d, k, n, m);
+    s.beta = beta;
+    s.max_steps = max_steps;
+    s
 }

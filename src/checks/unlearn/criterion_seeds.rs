@@ -3,16 +3,29 @@
 //! fraction p of the seeds (unlearn.md §3–§4).
 
 use super::instances::{linear_step, restrict, LinearDraw};
+use crate::check::Agg;
 use crate::check::{over_seeds, Check, Ctx, Evidence, Extremes};
 use crate::data::near_orthogonal::{self, Sampling};
 use crate::error::Result;
 use crate::model::Linear;
 use crate::rng::{self, stream};
-use crate::stats::{clopper_pearson_lower, clopper_pearson_upper, ALPHA};
-use crate::theory::Kind;
+use crate::stats::{clopper_pearson_lower, clopper_pearson_upper};
 use crate::unlearn::triple;
 
 pub struct CriterionSeeds;
+
+/// The parameters of `theory/unlearn.criterion.seeds.toml`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct P {
+    n: usize,
+    d: usize,
+    p: f64,
+    datasets: usize,
+    seeds: usize,
+    /// ε₀ of the fixed thresholds (ε, δ, τ) ≤ (ε₀, δ₀, τ₀).
+    eps0: f64,
+}
 
 /// ψ_p = (2√(du) + 2u)/d with u = log(4n/p); φ_p = √((1 + ψ_p)·2 log(2n(n − 1)/p)/d).
 pub fn high_probability_bounds(n: usize, d: usize, p: f64) -> (f64, f64) {
@@ -28,14 +41,14 @@ impl Check for CriterionSeeds {
         "unlearn.criterion.seeds"
     }
     fn run(&self, ctx: &Ctx<'_>) -> Result<Evidence> {
-        let p = &ctx.params;
-        let (n, d, prob) = (p.n("n")?, p.n("d")?, p.f("p")?);
+        let p: P = ctx.params()?;
+        let (n, d, prob) = (p.n, p.d, p.p);
         let (psi_p, phi_p) = high_probability_bounds(n, d, prob);
-        // (a) the high-probability event.
-        let datasets = p.n("datasets")?;
+        // (a) the high-probability event, on data sets of their own sub-stream.
+        let datasets = p.datasets;
         let viol = over_seeds(datasets, |s| {
             let (_, sp) = near_orthogonal::generate(
-                &mut rng::seeded(s + 1_000_000, stream::DATA),
+                &mut rng::sub(s, stream::DATA, 1),
                 n,
                 d,
                 Sampling::Gaussian,
@@ -45,8 +58,8 @@ impl Check for CriterionSeeds {
         let ka = viol.iter().filter(|&&v| v).count();
         // (b) the pipeline against fixed thresholds.
         let big_lp = 1.0 / ((1.0 - psi_p) - (n as f64 - 1.0) * phi_p);
-        let (eps0, delta0, tau0) = (1e-10, big_lp * big_lp * phi_p, big_lp * phi_p);
-        let seeds = p.n("seeds")?;
+        let (eps0, delta0, tau0) = (p.eps0, big_lp * big_lp * phi_p, big_lp * phi_p);
+        let seeds = p.seeds;
         let triples = over_seeds(seeds, |s| {
             let dr = LinearDraw::new(s, n, d)?;
             let keep = dr.keep(&[dr.r]);
@@ -63,29 +76,16 @@ impl Check for CriterionSeeds {
         let kb = fails(eps0, delta0, tau0);
         let kc = fails(0.0, 0.0, 0.0);
         let mut ev = ctx.evidence();
-        ev.le(
-            "(a) Clopper–Pearson lower bound of P(ψ > ψ_p or φ > φ_p)",
-            Kind::Stat,
-            clopper_pearson_lower(ka, datasets, ALPHA),
-            prob,
-        )
-        .le(
-            "(b) Clopper–Pearson lower bound of p_fail",
-            Kind::Stat,
-            clopper_pearson_lower(kb, seeds, ALPHA),
-            prob,
-        )
-        .ge(
-            "control: thresholds (0, 0, 0), Clopper–Pearson lower bound of p_fail",
-            Kind::Control,
-            clopper_pearson_lower(kc, seeds, ALPHA),
-            prob,
-        );
+        let alpha = ev.alpha();
+        let cp = |k: usize, n: usize| Agg::of(clopper_pearson_lower(k, n, alpha), n);
+        ev.record_bounded("a.frequency", cp(ka, datasets), prob)
+            .record_bounded("b.p_fail", cp(kb, seeds), prob)
+            .record_bounded("control.zero_thresholds", cp(kc, seeds), prob);
         ev.stat("(a) frequency", ka as f64 / datasets as f64);
         ev.stat("(b) p̂_fail", kb as f64 / seeds as f64);
         ev.stat(
             "(b) one-sided 99.9% Clopper–Pearson upper bound of p_fail",
-            clopper_pearson_upper(kb, seeds, ALPHA),
+            clopper_pearson_upper(kb, seeds, alpha),
         );
         ev.stat("ψ_p", psi_p);
         ev.stat("φ_p", phi_p);

@@ -77,6 +77,78 @@ fn list_and_check_json() {
 }
 
 #[test]
+fn no_evidence_is_inconclusive_with_exit_4_and_the_reason() {
+    // Ten steps never get the loss below log 2: no V2 step, the control cannot trigger.
+    let (code, out, _) = dimple(&[
+        "check",
+        "kkt.smoothed_margin",
+        "--scale",
+        "test",
+        "--set",
+        "steps=10",
+    ]);
+    assert_eq!(code, 4, "{out}");
+    assert!(out.contains("INCONCLUSIVE"), "{out}");
+    assert!(out.contains("unmet precondition `v2.observed`"), "{out}");
+    // One seed that flips: the flip-free set T9's equality speaks of is empty.
+    let (code, out, _) = dimple(&[
+        "check",
+        "unlearn.twolayer.gd",
+        "--scale",
+        "test",
+        "--set",
+        "seeds=1",
+        "--json",
+    ]);
+    assert_eq!(code, 4, "{out}");
+    let v: serde_json::Value =
+        serde_json::from_str(out.lines().next().expect("a line")).expect("json");
+    assert_eq!(v["verdict"], "Inconclusive");
+    let t9 = v["measurements"]
+        .as_array()
+        .expect("measurements")
+        .iter()
+        .find(|m| m["key"] == "t9.equality")
+        .expect("t9.equality");
+    assert_eq!(t9["samples"], 0);
+    assert_eq!(t9["outcome"], "Inconclusive");
+    assert!(t9["passed"].is_null());
+}
+
+#[test]
+fn every_measurement_in_json_carries_its_contract_and_the_run_ends_with_a_summary() {
+    let (code, out, _) = dimple(&["check", "kkt", "--scale", "test", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    let (summary, ran) = lines.split_last().expect("records");
+    assert_eq!(summary["status"], "summary");
+    assert_eq!(summary["checks"]["passed"], 7);
+    assert_eq!(ran.len(), 7);
+    for r in ran {
+        for m in r["measurements"].as_array().expect("measurements") {
+            for field in [
+                "key", "kind", "relation", "bound", "measured", "samples", "passed",
+            ] {
+                assert!(m.get(field).is_some(), "{}: no `{field}` in {m}", r["id"]);
+            }
+        }
+    }
+    let (code, out, _) = dimple(&["check", "kkt", "--scale", "test"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("checks: 7 passed, 0 failed, 0 inconclusive"),
+        "{out}"
+    );
+    assert!(
+        out.contains("claims: 1 held, 1 not held (kkt.twolayer.trajectory)"),
+        "{out}"
+    );
+}
+
+#[test]
 fn certify_prints_the_certificate_of_a_kkt_point() {
     let (model, x, y) = fixture("certify_ok");
     let (code, out, err) = dimple(&[

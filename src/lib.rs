@@ -9,12 +9,14 @@
 //! Layers, bottom up: [`linalg`] and [`rng`]; [`data`] and [`model`]; [`loss`] and [`train`];
 //! [`margin`] (QPs, LPs, KKT certificates); [`geometry`] (projections, PCA, tangent spaces) and
 //! [`attack`] (APGD, DeepFool, line searches); [`stats`]; the [`theory`] registry; the
-//! [`check`] framework and the [`checks`] themselves; [`report`] (tables, JSON, docs).
+//! [`check`] framework and the [`checks`] themselves; [`report`] (tables, JSON, docs); [`api`]
+//! (the operations on a user's model and data that the CLI and the Python module share).
 
 #![warn(missing_docs)]
 // Parameter checks are written `!(x > 0.0)` on purpose: unlike `x <= 0.0` they also reject NaN.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
+pub mod api;
 pub mod attack;
 pub mod check;
 pub mod checks;

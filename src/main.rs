@@ -12,7 +12,6 @@ mod cli;
 use clap::{Parser, Subcommand};
 use dimple::check::{self, Outcome, RunConfig, Scale};
 use dimple::error::Error;
-use dimple::margin::certificate::{certify, loss_multipliers, CertifyOptions};
 use dimple::model::io::{self, Loaded};
 use dimple::model::Model;
 use dimple::report::{self, docs, table, Record};
@@ -605,22 +604,12 @@ fn cmd_certify(
         Loaded::Binary(m) => m,
         Loaded::Classifier(_) => return Err(Error::input("certify needs a scalar-output model (linear or two-layer); this file holds a multi-class MLP").into()),
     };
-    if let Some(d) = box_delta {
-        if !(d >= 0.0) {
-            return Err(Error::input(format!("--box-delta must be ≥ 0, got {d}")).into());
-        }
-    }
     let data = data::load::binary(data_path, labels)?;
-    let cert = certify(model.as_ref(), &data, &CertifyOptions { box_delta })?;
-    let loss_eps = loss_multipliers(model.as_ref(), &data, dimple::loss::MarginLoss::Logistic)
-        .map(|(_, e)| e)
-        .ok();
+    let report = dimple::api::certify(model.as_ref(), &data, box_delta)?;
+    let (cert, loss_eps) = (&report.certificate, report.loss_implied_eps);
     if json {
-        let mut v = serde_json::to_value(&cert).map_err(|e| Error::input(e.to_string()))?;
-        v["model"] = serde_json::json!(model.name());
-        v["n"] = serde_json::json!(data.n());
+        let mut v = serde_json::to_value(&report).map_err(|e| Error::input(e.to_string()))?;
         v["lambda"] = serde_json::json!(cert.lambda.as_slice());
-        v["loss_implied_eps"] = serde_json::json!(loss_eps);
         emit(&v.to_string());
     } else {
         emit(&format!(
@@ -719,9 +708,6 @@ fn load_binary_model(path: &Path) -> Result<Box<dyn Model>, Error> {
 }
 
 fn cmd_unlearn(a: &UnlearnArgs<'_>) -> Result<(), Failure> {
-    use dimple::linalg::cosine;
-    use dimple::loss::MarginLoss;
-    use dimple::train::{observer::NoObserver, GdConfig};
     if !(a.fraction >= 0.0) || !a.fraction.is_finite() {
         return Err(Error::input(format!(
             "--fraction must be a finite number ≥ 0, got {}",
@@ -796,64 +782,31 @@ fn cmd_unlearn(a: &UnlearnArgs<'_>) -> Result<(), Failure> {
             }
         }
     };
-    model.check_input(data.x())?;
-    dimple::unlearn::validate_forget(a.forget, data.n())?;
-    let lambda = if a.loss_multipliers {
-        Some(loss_multipliers(model.as_ref(), &data, dimple::loss::MarginLoss::Logistic)?.0)
-    } else {
-        None
-    };
-    let u = dimple::unlearn::unlearn(model.as_ref(), &data, a.forget, a.fraction, lambda.as_ref())?;
-    // Retraining baseline.
+    let outcome = dimple::api::unlearn(
+        model.as_ref(),
+        &data,
+        &dimple::api::UnlearnRequest {
+            forget: a.forget,
+            fraction: a.fraction,
+            multipliers: if a.loss_multipliers {
+                dimple::api::Multipliers::Loss
+            } else {
+                dimple::api::Multipliers::Certificate
+            },
+            init: init.as_deref(),
+            lr,
+            steps: a.steps,
+        },
+    )?;
+    let u = &outcome.unlearned;
     let keep: Vec<usize> = (0..data.n()).filter(|i| !a.forget.contains(i)).collect();
     let retained = data.subset(&keep);
-    let retrained: Option<(Box<dyn Model>, &str)> = if let Some(init) = init {
-        let mut r = init.boxed_clone();
-        let lr = lr.unwrap_or_else(|| dimple::checks::common::two_layer_lr(&data));
-        dimple::train::train(
-            r.as_mut(),
-            &retained,
-            &GdConfig::new(lr, a.steps, MarginLoss::Logistic),
-            &mut NoObserver,
-        )?;
-        Some((r, "GD on S_r from the same initialisation"))
-    } else if model.as_any().is::<dimple::model::Linear>() {
-        Some((
-            Box::new(dimple::model::Linear::new(
-                dimple::margin::svm::hard_margin(&retained)?.w,
-            )) as Box<dyn Model>,
-            "hard-margin SVM of S_r",
-        ))
-    } else {
-        None
-    };
-    let comparison = retrained.as_ref().map(|(r, how)| {
-        let margin = |m: &dyn Model| {
-            let q = m.forward(data.x()).component_mul(data.y());
-            let qmin = keep.iter().map(|&i| q[i]).fold(f64::INFINITY, f64::min);
-            a.forget.iter().map(|&f| q[f] / qmin).collect::<Vec<_>>()
-        };
-        // Agreement on S_r: margins normalised by each model's retained q_min.
-        let normalised = |m: &dyn Model| {
-            let q = m.forward(retained.x()).component_mul(retained.y());
-            let qmin = q.min();
-            q / qmin
-        };
-        let qr = normalised(r.as_ref());
-        let gap = |m: &dyn Model| (normalised(m) - &qr).abs().mean();
-        let agree = |m: &dyn Model| {
-            let (a, b) = (m.forward(retained.x()), r.forward(retained.x()));
-            a.iter().zip(b.iter()).filter(|(x, y)| (**x > 0.0) == (**y > 0.0)).count() as f64 / retained.n() as f64
-        };
-        serde_json::json!({
-            "baseline": how,
-            "retained_prediction_agreement": {"original": agree(u.original.as_ref()), "unlearned": agree(u.model.as_ref())},
-            "retained_mean_normalised_margin_gap": {"original": gap(u.original.as_ref()), "unlearned": gap(u.model.as_ref())},
-            "cos_original_retrained": cosine(u.original.params(), r.params()),
-            "cos_unlearned_retrained": cosine(u.model.params(), r.params()),
-            "forgotten_margin_over_qmin": {"original": margin(u.original.as_ref()), "unlearned": margin(u.model.as_ref()), "retrained": margin(r.as_ref())},
-        })
-    });
+    let comparison = outcome
+        .retraining
+        .as_ref()
+        .map(serde_json::to_value)
+        .transpose()
+        .map_err(|e| Error::input(e.to_string()))?;
     // Figure-1 sweep.
     let mut sweep_rows = Vec::new();
     if let Some(path) = a.sweep {

@@ -3,11 +3,10 @@
 
 use super::multiclass;
 use crate::{emit, Failure};
-use dimple::attack::{autoattack, malt, AutoAttackConfig, MaltConfig, Norm, PipelineReport, Stage};
+use dimple::attack::PipelineReport;
 use dimple::data::npy;
 use dimple::error::Error;
 use dimple::model::io::{self, Loaded};
-use dimple::model::Classifier;
 use std::path::Path;
 
 /// Arguments of `dimple attack`.
@@ -44,45 +43,16 @@ pub fn run(a: &AttackArgs<'_>) -> Result<(), Failure> {
     if let Some(n) = a.n {
         data = data.subset(&(0..n.min(data.n())).collect::<Vec<_>>());
     }
-    if data.d() != model.input_dim() {
-        return Err(Error::shape(format!(
-            "the model takes {} features, the data have {}",
-            model.input_dim(),
-            data.d()
-        ))
-        .into());
-    }
-    if let Some(&l) = data.y().iter().find(|&&l| l >= model.classes()) {
-        return Err(Error::input(format!(
-            "label {l} is out of range for a {}-class model",
-            model.classes()
-        ))
-        .into());
-    }
-    let norm = match a.norm {
-        "linf" => Norm::Linf,
-        _ => Norm::L2,
+    let req = dimple::api::AttackRequest {
+        norm: dimple::api::parse_norm(a.norm)?,
+        eps: a.eps,
+        method: dimple::api::Method::parse(a.method)?,
+        iters: a.iters,
+        k: a.k,
+        testk: a.testk,
+        seed: a.seed,
     };
-    let report: PipelineReport = match a.method {
-        "malt" => {
-            let mut cfg = MaltConfig::new(norm, a.eps, model.classes());
-            cfg.k = a.k;
-            cfg.testk = a.testk.unwrap_or(model.classes() - 1);
-            cfg.n_iter = a.iters;
-            cfg.seed = a.seed;
-            malt(&model, data.x(), data.y(), &cfg)?.pipeline
-        }
-        method => {
-            let mut cfg = AutoAttackConfig::standard(norm, a.eps);
-            cfg.n_iter = a.iters;
-            cfg.targets = a.k;
-            cfg.seed = a.seed;
-            if method == "apgd-t" {
-                cfg.stages = vec![Stage::ApgdT];
-            }
-            autoattack(&model, data.x(), data.y(), &cfg)?
-        }
-    };
+    let report: PipelineReport = dimple::api::attack(&model, data.x(), data.y(), &req)?;
     if let Some(p) = a.adv_out {
         let (r, c) = report.x_adv.shape();
         let row_major: Vec<f64> = (0..r)

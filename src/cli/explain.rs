@@ -5,10 +5,10 @@
 use super::multiclass;
 use crate::{emit, Failure};
 use dimple::error::Error;
-use dimple::explain::images::{explain_images, heat_maps, occlusion, Patches};
+use dimple::explain::images::{heat_maps, occlusion, Patches};
 use dimple::explain::{order, precision_at, Ranking, Scores};
 use dimple::model::io::{self, Loaded};
-use dimple::model::{Classifier, Mlp};
+use dimple::model::Mlp;
 use std::path::{Path, PathBuf};
 
 /// Arguments of `dimple explain`.
@@ -54,27 +54,6 @@ pub fn run(a: &ExplainArgs<'_>) -> Result<(), Failure> {
         .map(|p| load_mlp(p))
         .collect::<Result<_, _>>()?;
     // Configuration errors first: a copy of f₀ among the surrogates, or too few surrogates.
-    let h0 = dimple::explain::param_hash(f0.params());
-    if let Some(i) = surrogates
-        .iter()
-        .position(|m| dimple::explain::param_hash(m.params()) == h0)
-    {
-        return Err(Error::input(format!(
-            "surrogate {} ({}) has the same parameters as the explained model",
-            i + 1,
-            a.surrogates[i].display()
-        ))
-        .into());
-    }
-    if surrogates.len() < 3 {
-        return Err(Error::input(format!(
-            "{} surrogate(s) given; the method needs at least 3 that agree with the label",
-            surrogates.len()
-        ))
-        .into());
-    }
-    let mut models: Vec<&dyn Classifier> = vec![&f0];
-    models.extend(surrogates.iter().map(|m| m as &dyn Classifier));
     let data = multiclass(a.data, a.labels, a.split_seed, a.train_fraction, false)?;
     let patches = Patches::new(data.d(), a.patch)?;
     let l = patches.positions();
@@ -97,7 +76,7 @@ pub fn run(a: &ExplainArgs<'_>) -> Result<(), Failure> {
         vec![a.index]
     };
     let sub = data.subset(&rows);
-    let results = explain_images(&models, sub.x(), sub.y(), patches)?;
+    let results = dimple::api::explain(&f0, &surrogates, sub.x(), sub.y(), a.patch)?;
     if a.images > 1 {
         let (mut sum, mut used, mut skipped) = ([0.0; 4], 0usize, 0usize);
         for (r, res) in results.iter().enumerate() {

@@ -28,6 +28,82 @@ pub enum Loaded {
     Classifier(Mlp),
 }
 
+/// One tensor: its shape and its entries in row-major (C) order.
+pub type Tensor = (Vec<usize>, Vec<f64>);
+
+/// Where tensors come from: a safetensors file, or named arrays handed over in memory.
+pub trait TensorSource {
+    /// The tensor names.
+    fn names(&self) -> Vec<String>;
+    /// The tensor `name`, widened to f64 and checked finite.
+    fn tensor(&self, name: &str) -> Result<Tensor>;
+    /// The metadata entries (`dimple.kind`, `activation`, `train_output`).
+    fn metadata(&self) -> HashMap<String, String>;
+    /// The origin named in error messages.
+    fn origin(&self) -> &Path;
+}
+
+/// Tensors held in memory (the Python module's dict form), with their metadata.
+pub struct InMemory {
+    /// Name → tensor.
+    pub tensors: std::collections::BTreeMap<String, Tensor>,
+    /// Metadata entries.
+    pub metadata: HashMap<String, String>,
+    /// The origin named in error messages.
+    pub origin: std::path::PathBuf,
+}
+
+impl TensorSource for InMemory {
+    fn names(&self) -> Vec<String> {
+        self.tensors.keys().cloned().collect()
+    }
+    fn tensor(&self, name: &str) -> Result<Tensor> {
+        let t = self
+            .tensors
+            .get(name)
+            .ok_or_else(|| Error::format(&self.origin, format!("no tensor `{name}`")))?;
+        let want: usize = t.0.iter().product();
+        if want != t.1.len() {
+            return Err(Error::format(
+                &self.origin,
+                format!("tensor `{name}`: shape {:?} but {} entries", t.0, t.1.len()),
+            ));
+        }
+        crate::error::ensure_finite(
+            &format!("tensor `{name}` of {}", self.origin.display()),
+            &t.1,
+        )?;
+        Ok(t.clone())
+    }
+    fn metadata(&self) -> HashMap<String, String> {
+        self.metadata.clone()
+    }
+    fn origin(&self) -> &Path {
+        &self.origin
+    }
+}
+
+struct File<'a> {
+    st: SafeTensors<'a>,
+    meta: HashMap<String, String>,
+    path: &'a Path,
+}
+
+impl TensorSource for File<'_> {
+    fn names(&self) -> Vec<String> {
+        self.st.names().into_iter().map(str::to_string).collect()
+    }
+    fn tensor(&self, name: &str) -> Result<Tensor> {
+        tensor(&self.st, name, self.path)
+    }
+    fn metadata(&self) -> HashMap<String, String> {
+        self.meta.clone()
+    }
+    fn origin(&self) -> &Path {
+        self.path
+    }
+}
+
 fn tensor(st: &SafeTensors<'_>, name: &str, path: &Path) -> Result<(Vec<usize>, Vec<f64>)> {
     let t = st
         .tensor(name)
@@ -71,12 +147,20 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Loaded> {
     let (_, header) =
         SafeTensors::read_metadata(bytes).map_err(|e| Error::format(path, e.to_string()))?;
     let meta = header.metadata().clone().unwrap_or_default();
+    from_source(&File { st, meta, path })
+}
+
+/// Builds a model from named tensors and metadata (the layout of the table above).
+pub fn from_source(src: &dyn TensorSource) -> Result<Loaded> {
+    let path = src.origin();
+    let meta = src.metadata();
+    let names_owned = src.names();
+    let names: Vec<&str> = names_owned.iter().map(String::as_str).collect();
     let act = match meta.get("activation") {
         None => Activation::Relu,
         Some(s) => Activation::parse(s)
             .ok_or_else(|| Error::format(path, format!("unknown activation `{s}`")))?,
     };
-    let names = st.names();
     let kind = match meta.get("dimple.kind") {
         Some(k) => k.clone(),
         None if names.contains(&"w") => "linear".into(),
@@ -91,7 +175,7 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Loaded> {
     };
     match kind.as_str() {
         "linear" => {
-            let (shape, w) = tensor(&st, "w", path)?;
+            let (shape, w) = src.tensor("w")?;
             if shape.len() != 1 {
                 return Err(Error::format(
                     path,
@@ -101,7 +185,7 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Loaded> {
             Ok(Loaded::Binary(Box::new(Linear::new(DVector::from_vec(w)))))
         }
         "two_layer" => {
-            let (ws, w) = tensor(&st, "W", path)?;
+            let (ws, w) = src.tensor("W")?;
             if ws.len() != 2 {
                 return Err(Error::format(
                     path,
@@ -109,10 +193,10 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Loaded> {
                 ));
             }
             let (m, d) = (ws[0], ws[1]);
-            let (vs, v) = tensor(&st, "v", path)?;
+            let (vs, v) = src.tensor("v")?;
             expect_shape("v", &vs, &[m], path)?;
             let b = if names.contains(&"b") {
-                let (bs, b) = tensor(&st, "b", path)?;
+                let (bs, b) = src.tensor("b")?;
                 expect_shape("b", &bs, &[m], path)?;
                 Some(b)
             } else {
@@ -146,7 +230,7 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Loaded> {
             let mut theta = Vec::new();
             let mut l = 0;
             while names.contains(&format!("layers.{l}.weight").as_str()) {
-                let (ws, w) = tensor(&st, &format!("layers.{l}.weight"), path)?;
+                let (ws, w) = src.tensor(&format!("layers.{l}.weight"))?;
                 if ws.len() != 2 {
                     return Err(Error::format(
                         path,
@@ -165,7 +249,7 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Loaded> {
                     ));
                 }
                 sizes.push(ws[0]);
-                let (bs, b) = tensor(&st, &format!("layers.{l}.bias"), path)?;
+                let (bs, b) = src.tensor(&format!("layers.{l}.bias"))?;
                 expect_shape(&format!("layers.{l}.bias"), &bs, &[ws[0]], path)?;
                 theta.extend_from_slice(&w);
                 theta.extend_from_slice(&b);
@@ -173,6 +257,18 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Loaded> {
             }
             if l == 0 {
                 return Err(Error::format(path, "no tensor `layers.0.weight`"));
+            }
+            // A layer after a gap (layers.0, layers.2 without layers.1) is not silently dropped.
+            if let Some(extra) = names.iter().find(|n| {
+                n.strip_prefix("layers.")
+                    .and_then(|r| r.split('.').next())
+                    .and_then(|i| i.parse::<usize>().ok())
+                    .is_some_and(|i| i >= l)
+            }) {
+                return Err(Error::format(
+                    path,
+                    format!("tensor `{extra}` follows a missing `layers.{l}.weight`"),
+                ));
             }
             Ok(Loaded::Classifier(Mlp::new(
                 sizes,
@@ -217,10 +313,12 @@ fn serialize(
         .map_err(|e| Error::input(format!("cannot serialise model: {e}")))
 }
 
-/// Serialises a linear model.
-pub fn linear_bytes(model: &Linear) -> Result<Vec<u8>> {
+/// Named tensors (row-major) and metadata of a model, in the layout of the table above.
+pub type Tensors = (Vec<(String, Vec<usize>, Vec<f64>)>, HashMap<String, String>);
+
+fn linear_tensors(model: &Linear) -> Tensors {
     let meta = HashMap::from([("dimple.kind".to_string(), "linear".to_string())]);
-    serialize(
+    (
         vec![(
             "w".into(),
             vec![model.input_dim()],
@@ -230,8 +328,19 @@ pub fn linear_bytes(model: &Linear) -> Result<Vec<u8>> {
     )
 }
 
+/// Serialises a linear model.
+pub fn linear_bytes(model: &Linear) -> Result<Vec<u8>> {
+    let (t, meta) = linear_tensors(model);
+    serialize(t, meta)
+}
+
 /// Serialises a two-layer net.
 pub fn two_layer_bytes(net: &TwoLayer) -> Result<Vec<u8>> {
+    let (t, meta) = two_layer_tensors(net);
+    serialize(t, meta)
+}
+
+fn two_layer_tensors(net: &TwoLayer) -> Tensors {
     let (m, d) = (net.width(), net.input_dim());
     let meta = HashMap::from([
         ("dimple.kind".to_string(), "two_layer".to_string()),
@@ -249,11 +358,17 @@ pub fn two_layer_bytes(net: &TwoLayer) -> Result<Vec<u8>> {
     if let Some(b) = net.b() {
         t.push(("b".into(), vec![m], b.to_vec()));
     }
-    serialize(t, meta)
+    (t, meta)
 }
 
 /// Serialises an MLP.
 pub fn mlp_bytes(net: &Mlp) -> Result<Vec<u8>> {
+    let (t, meta) = mlp_tensors(net);
+    serialize(t, meta)
+}
+
+/// The named tensors and metadata of an MLP.
+pub fn mlp_tensors(net: &Mlp) -> Tensors {
     use super::Classifier;
     let meta = HashMap::from([
         ("dimple.kind".to_string(), "mlp".to_string()),
@@ -276,21 +391,27 @@ pub fn mlp_bytes(net: &Mlp) -> Result<Vec<u8>> {
         ));
         off += w[1];
     }
-    serialize(t, meta)
+    (t, meta)
 }
 
-/// Serialises any scalar-output model of this crate (linear or two-layer).
-pub fn model_bytes(model: &dyn Model) -> Result<Vec<u8>> {
+/// The named tensors and metadata of any scalar-output model of this crate.
+pub fn model_tensors(model: &dyn Model) -> Result<Tensors> {
     if let Some(l) = model.as_any().downcast_ref::<Linear>() {
-        linear_bytes(l)
+        Ok(linear_tensors(l))
     } else if let Some(t) = model.as_any().downcast_ref::<TwoLayer>() {
-        two_layer_bytes(t)
+        Ok(two_layer_tensors(t))
     } else {
         Err(Error::input(format!(
             "cannot serialise model {}",
             model.name()
         )))
     }
+}
+
+/// Serialises any scalar-output model of this crate (linear or two-layer).
+pub fn model_bytes(model: &dyn Model) -> Result<Vec<u8>> {
+    let (t, meta) = model_tensors(model)?;
+    serialize(t, meta)
 }
 
 /// Writes bytes produced by one of the `*_bytes` functions.

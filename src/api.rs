@@ -1,0 +1,414 @@
+//! The operations on a user's own model and data, shared by the command line and the Python
+//! module: certify, unlearn (with the retraining baseline), attack and explain. Each validates its
+//! request with one set of messages and returns a typed, serialisable report, so a CLI line and a
+//! Python call on the same input give the same numbers and the same errors.
+
+use crate::attack::{autoattack, malt, AutoAttackConfig, MaltConfig, Norm, PipelineReport, Stage};
+use crate::data::Binary;
+use crate::error::{Error, Result};
+use crate::explain::images::{explain_images, Patches};
+use crate::explain::{param_hash, Scores};
+use crate::linalg::cosine;
+use crate::loss::MarginLoss;
+use crate::margin::certificate::{
+    certify as certify_model, loss_multipliers, Certificate, CertifyOptions,
+};
+use crate::model::{Classifier, Linear, Mlp, Model};
+use crate::train::{observer::NoObserver, GdConfig};
+use crate::unlearn::Unlearned;
+use nalgebra::DMatrix;
+use serde::Serialize;
+
+/// The KKT certificate of a user's model with the facts a reader needs beside it.
+#[derive(Clone, Debug, Serialize)]
+pub struct CertifyReport {
+    /// The certificate (ε, δ, τ, λ, status, …).
+    #[serde(flatten)]
+    pub certificate: Certificate,
+    /// The model's name.
+    pub model: String,
+    /// Points certified.
+    pub n: usize,
+    /// ε of the multipliers implied by the logistic loss, where they exist.
+    pub loss_implied_eps: Option<f64>,
+}
+
+/// Certifies `model` on `data`; `box_delta` adds the box QP ε*(δ₀).
+pub fn certify(model: &dyn Model, data: &Binary, box_delta: Option<f64>) -> Result<CertifyReport> {
+    if let Some(d) = box_delta {
+        if !(d >= 0.0 && d.is_finite()) {
+            return Err(Error::input(format!(
+                "box_delta (--box-delta) must be a finite number ≥ 0, got {d}"
+            )));
+        }
+    }
+    model.check_input(data.x())?;
+    let certificate = certify_model(model, data, &CertifyOptions { box_delta })?;
+    let loss_implied_eps = loss_multipliers(model, data, MarginLoss::Logistic)
+        .map(|(_, e)| e)
+        .ok();
+    Ok(CertifyReport {
+        certificate,
+        model: model.name(),
+        n: data.n(),
+        loss_implied_eps,
+    })
+}
+
+/// Which multipliers the gradient-ascent step uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Multipliers {
+    /// The KKT certificate's λ (NNLS on S).
+    Certificate,
+    /// The multipliers implied by the logistic loss.
+    Loss,
+}
+
+impl Multipliers {
+    /// Parses `certificate` or `loss`.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "certificate" => Ok(Self::Certificate),
+            "loss" => Ok(Self::Loss),
+            other => Err(Error::input(format!(
+                "multipliers must be `certificate` or `loss`, got `{other}`"
+            ))),
+        }
+    }
+}
+
+/// A quantity for the original and the unlearned model.
+#[derive(Clone, Debug, Serialize)]
+pub struct Pair<T> {
+    /// Of the original model (at the KKT scale).
+    pub original: T,
+    /// Of the unlearned model.
+    pub unlearned: T,
+}
+
+/// A quantity for the original, unlearned and retrained models.
+#[derive(Clone, Debug, Serialize)]
+pub struct Three<T> {
+    /// Of the original model.
+    pub original: T,
+    /// Of the unlearned model.
+    pub unlearned: T,
+    /// Of the retraining baseline.
+    pub retrained: T,
+}
+
+/// The retraining baseline of one unlearning and how the unlearned model compares with it.
+#[derive(Serialize)]
+pub struct Retraining {
+    /// How the baseline was obtained.
+    pub baseline: String,
+    /// Fraction of S_r where the sign of the prediction agrees with the baseline's.
+    pub retained_prediction_agreement: Pair<f64>,
+    /// Mean |margin/q_min − that of the baseline| over S_r.
+    pub retained_mean_normalised_margin_gap: Pair<f64>,
+    /// cos(θ, θ_ret).
+    pub cos_original_retrained: f64,
+    /// cos(θ', θ_ret).
+    pub cos_unlearned_retrained: f64,
+    /// q_r/q_min(S_r) of each forgotten point.
+    pub forgotten_margin_over_qmin: Three<Vec<f64>>,
+    /// The retrained model.
+    #[serde(skip)]
+    pub model: Box<dyn Model>,
+}
+
+/// An unlearning request on a user's model.
+pub struct UnlearnRequest<'a> {
+    /// The forget set (indices into the data).
+    pub forget: &'a [usize],
+    /// The step fraction c (1 is the theorem's step).
+    pub fraction: f64,
+    /// Which multipliers.
+    pub multipliers: Multipliers,
+    /// The initialisation, for a GD retraining baseline.
+    pub init: Option<&'a dyn Model>,
+    /// Its learning rate (default: the two-layer rule of the suite).
+    pub lr: Option<f64>,
+    /// Its steps.
+    pub steps: usize,
+}
+
+/// An unlearned model, its measurements, and the retraining comparison where a baseline exists.
+pub struct UnlearnOutcome {
+    /// The unlearned model and the report.
+    pub unlearned: Unlearned,
+    /// The comparison with retraining (GD from `init`, or the SVM of S_r for a linear model).
+    pub retraining: Option<Retraining>,
+}
+
+/// Unlearns `req.forget` from `model` trained on `data`, and compares with retraining.
+pub fn unlearn(
+    model: &dyn Model,
+    data: &Binary,
+    req: &UnlearnRequest<'_>,
+) -> Result<UnlearnOutcome> {
+    if !(req.fraction >= 0.0 && req.fraction.is_finite()) {
+        return Err(Error::input(format!(
+            "fraction (--fraction) must be a finite number ≥ 0, got {}",
+            req.fraction
+        )));
+    }
+    model.check_input(data.x())?;
+    crate::unlearn::validate_forget(req.forget, data.n())?;
+    if let Some(init) = req.init {
+        if init.n_params() != model.n_params() || init.name() != model.name() {
+            return Err(Error::shape(format!(
+                "the initialisation ({}, {} parameters) is not the model's ({}, {} parameters)",
+                init.name(),
+                init.n_params(),
+                model.name(),
+                model.n_params()
+            )));
+        }
+    }
+    let lambda = match req.multipliers {
+        Multipliers::Loss => Some(loss_multipliers(model, data, MarginLoss::Logistic)?.0),
+        Multipliers::Certificate => None,
+    };
+    let u = crate::unlearn::unlearn(model, data, req.forget, req.fraction, lambda.as_ref())?;
+    let keep: Vec<usize> = (0..data.n()).filter(|i| !req.forget.contains(i)).collect();
+    let retained = data.subset(&keep);
+    let baseline: Option<(Box<dyn Model>, &str)> = if let Some(init) = req.init {
+        let mut r = init.boxed_clone();
+        let lr = req
+            .lr
+            .unwrap_or_else(|| crate::checks::common::two_layer_lr(data));
+        crate::train::train(
+            r.as_mut(),
+            &retained,
+            &GdConfig::new(lr, req.steps, MarginLoss::Logistic),
+            &mut NoObserver,
+        )?;
+        Some((r, "GD on S_r from the same initialisation"))
+    } else if model.as_any().is::<Linear>() {
+        Some((
+            Box::new(Linear::new(crate::margin::svm::hard_margin(&retained)?.w)),
+            "hard-margin SVM of S_r",
+        ))
+    } else {
+        None
+    };
+    let retraining = baseline.map(|(r, how)| {
+        let margin = |m: &dyn Model| {
+            let q = m.forward(data.x()).component_mul(data.y());
+            let qmin = keep.iter().map(|&i| q[i]).fold(f64::INFINITY, f64::min);
+            req.forget.iter().map(|&f| q[f] / qmin).collect::<Vec<_>>()
+        };
+        let normalised = |m: &dyn Model| {
+            let q = m.forward(retained.x()).component_mul(retained.y());
+            let qmin = q.min();
+            q / qmin
+        };
+        let qr = normalised(r.as_ref());
+        let gap = |m: &dyn Model| (normalised(m) - &qr).abs().mean();
+        let agree = |m: &dyn Model| {
+            let (a, b) = (m.forward(retained.x()), r.forward(retained.x()));
+            a.iter()
+                .zip(b.iter())
+                .filter(|(x, y)| (**x > 0.0) == (**y > 0.0))
+                .count() as f64
+                / retained.n() as f64
+        };
+        let (o, n) = (u.original.as_ref(), u.model.as_ref());
+        Retraining {
+            baseline: how.to_string(),
+            retained_prediction_agreement: Pair {
+                original: agree(o),
+                unlearned: agree(n),
+            },
+            retained_mean_normalised_margin_gap: Pair {
+                original: gap(o),
+                unlearned: gap(n),
+            },
+            cos_original_retrained: cosine(o.params(), r.params()),
+            cos_unlearned_retrained: cosine(n.params(), r.params()),
+            forgotten_margin_over_qmin: Three {
+                original: margin(o),
+                unlearned: margin(n),
+                retrained: margin(r.as_ref()),
+            },
+            model: r,
+        }
+    });
+    Ok(UnlearnOutcome {
+        unlearned: u,
+        retraining,
+    })
+}
+
+/// Which attack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// MALT targeting with targeted APGD.
+    Malt,
+    /// APGD-T alone.
+    ApgdT,
+    /// The AutoAttack standard pipeline.
+    Autoattack,
+}
+
+impl Method {
+    /// Parses `malt`, `apgd-t` or `autoattack`.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "malt" => Ok(Self::Malt),
+            "apgd-t" => Ok(Self::ApgdT),
+            "autoattack" => Ok(Self::Autoattack),
+            other => Err(Error::input(format!(
+                "method must be `malt`, `apgd-t` or `autoattack`, got `{other}`"
+            ))),
+        }
+    }
+}
+
+/// Parses `linf` or `l2`.
+pub fn parse_norm(s: &str) -> Result<Norm> {
+    match s {
+        "linf" => Ok(Norm::Linf),
+        "l2" => Ok(Norm::L2),
+        other => Err(Error::input(format!(
+            "norm must be `linf` or `l2`, got `{other}`"
+        ))),
+    }
+}
+
+/// An attack request.
+#[derive(Clone, Debug)]
+pub struct AttackRequest {
+    /// The threat model's norm.
+    pub norm: Norm,
+    /// The radius ε.
+    pub eps: f64,
+    /// Which attack.
+    pub method: Method,
+    /// APGD iterations.
+    pub iters: usize,
+    /// Targets (MALT's k, APGD-T's targets).
+    pub k: usize,
+    /// MALT's candidate count (default K − 1).
+    pub testk: Option<usize>,
+    /// The seed.
+    pub seed: u64,
+}
+
+/// Attacks `model` on (x, y).
+pub fn attack(
+    model: &Mlp,
+    x: &DMatrix<f64>,
+    y: &[usize],
+    req: &AttackRequest,
+) -> Result<PipelineReport> {
+    if !(req.eps > 0.0 && req.eps.is_finite()) {
+        return Err(Error::input(format!(
+            "eps (--eps) must be a finite number > 0, got {}",
+            req.eps
+        )));
+    }
+    if x.nrows() == 0 {
+        return Err(Error::input("no points to attack"));
+    }
+    if y.len() != x.nrows() {
+        return Err(Error::shape(format!(
+            "{} labels for {} points",
+            y.len(),
+            x.nrows()
+        )));
+    }
+    if x.ncols() != model.input_dim() {
+        return Err(Error::shape(format!(
+            "the model takes {} features, the data have {}",
+            model.input_dim(),
+            x.ncols()
+        )));
+    }
+    if let Some(&l) = y.iter().find(|&&l| l >= model.classes()) {
+        return Err(Error::input(format!(
+            "label {l} is out of range for a {}-class model",
+            model.classes()
+        )));
+    }
+    if req.k == 0 || req.k > model.classes() - 1 {
+        return Err(Error::input(format!(
+            "k (--k) must lie in 1..=K − 1 = {} for a K = {}-class model, got {}",
+            model.classes() - 1,
+            model.classes(),
+            req.k
+        )));
+    }
+    crate::error::ensure_finite("the points to attack", x.as_slice())?;
+    match req.method {
+        Method::Malt => {
+            let mut cfg = MaltConfig::new(req.norm, req.eps, model.classes());
+            cfg.k = req.k;
+            cfg.testk = req.testk.unwrap_or(model.classes() - 1);
+            cfg.n_iter = req.iters;
+            cfg.seed = req.seed;
+            Ok(malt(model, x, y, &cfg)?.pipeline)
+        }
+        method => {
+            let mut cfg = AutoAttackConfig::standard(req.norm, req.eps);
+            cfg.n_iter = req.iters;
+            cfg.targets = req.k;
+            cfg.seed = req.seed;
+            if method == Method::ApgdT {
+                cfg.stages = vec![Stage::ApgdT];
+            }
+            autoattack(model, x, y, &cfg)
+        }
+    }
+}
+
+/// Explains images x (rows) with labels y from f₀ and its surrogates by p × p patches: per image,
+/// the scores, or the reason it does not pass the method's preconditions.
+pub fn explain(
+    f0: &Mlp,
+    surrogates: &[Mlp],
+    x: &DMatrix<f64>,
+    y: &[usize],
+    patch: usize,
+) -> Result<Vec<Result<Scores>>> {
+    if surrogates.len() < 3 {
+        return Err(Error::input(format!(
+            "{} surrogate(s) given; the method needs at least 3 that agree with the label",
+            surrogates.len()
+        )));
+    }
+    let h0 = param_hash(f0.params());
+    let mut seen = vec![h0];
+    for (i, m) in surrogates.iter().enumerate() {
+        let h = param_hash(m.params());
+        if h == h0 {
+            return Err(Error::input(format!(
+                "surrogate {} has the same parameters as the explained model",
+                i + 1
+            )));
+        }
+        if seen.contains(&h) {
+            return Err(Error::input(format!(
+                "surrogate {} repeats another surrogate's parameters (copies inflate the agreement)",
+                i + 1
+            )));
+        }
+        seen.push(h);
+    }
+    if y.len() != x.nrows() {
+        return Err(Error::shape(format!(
+            "{} labels for {} images",
+            y.len(),
+            x.nrows()
+        )));
+    }
+    if x.nrows() == 0 {
+        return Err(Error::input("no images to explain"));
+    }
+    let patches = Patches::new(x.ncols(), patch)?;
+    let mut models: Vec<&dyn Classifier> = vec![f0];
+    models.extend(surrogates.iter().map(|m| m as &dyn Classifier));
+    explain_images(&models, x, y, patches)
+}

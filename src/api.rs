@@ -306,7 +306,7 @@ pub fn attack(
 ) -> Result<PipelineReport> {
     if !(req.eps > 0.0 && req.eps.is_finite()) {
         return Err(Error::input(format!(
-            "eps (--eps) must be a finite number > 0, got {}",
+            "eps (--eps): ε must be positive and finite, got {}",
             req.eps
         )));
     }

@@ -651,6 +651,18 @@ fn cmd_certify(
             data.n()
         ));
         emit(&format!(
+            "  Jacobian rank            {} of {}: λ {}",
+            cert.rank,
+            data.n(),
+            if cert.unique {
+                "unique"
+            } else if cert.reselected {
+                "not unique; reported: the residual minimiser of smallest δ"
+            } else {
+                "not unique; the solver's minimiser already had the smallest δ found"
+            }
+        ));
+        emit(&format!(
             "  solver                   {:?}{}",
             cert.status,
             if cert.polished {

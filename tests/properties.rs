@@ -279,3 +279,58 @@ proptest! {
         prop_assert!((a.params() - b.params()).norm() <= 1e-10 * a.params().norm());
     }
 }
+
+/// An exact hard-margin SVM with more points than dimensions (n > d): the minimising λ is not
+/// unique, and the certificate reports the minimiser of smallest δ — ≈ 0, with λ zero off the
+/// support — instead of an interior-point λ spread over all points.
+fn exact_svm_with_more_points_than_dimensions(seed: u64, n: usize, d: usize) {
+    let (data, _) = dimple::data::planted::generate(&mut rng::seeded(seed, 1), n, d, 0.2)
+        .expect("planted data");
+    let s = svm::hard_margin(&data).expect("svm");
+    let model = Linear::new(s.w.clone());
+    let c = certify(&model, &data, &CertifyOptions::default()).expect("certificate");
+    assert!(c.eps_rel <= 1e-9, "ε_rel = {}", c.eps_rel);
+    assert!(
+        c.delta <= 1e-9,
+        "δ = {} (rank {}, reselected {})",
+        c.delta,
+        c.rank,
+        c.reselected
+    );
+    assert!(c.rank <= d && !c.unique, "rank {} of n = {n}", c.rank);
+    let max_l = c.lambda.max();
+    for i in 0..n {
+        if c.margins[i] > 1.0 + 1e-6 {
+            assert!(
+                c.lambda[i] <= 1e-12 * max_l,
+                "λ_{i} = {} off the support",
+                c.lambda[i]
+            );
+        }
+    }
+}
+
+#[test]
+fn exact_svm_n_30_d_5_certifies_with_delta_zero() {
+    exact_svm_with_more_points_than_dimensions(0, 30, 5);
+    // The defect this fixes: the QP solver's own λ at the same point reads as "not a KKT point".
+    let (data, _) =
+        dimple::data::planted::generate(&mut rng::seeded(0, 1), 30, 5, 0.2).expect("planted data");
+    let model = Linear::new(svm::hard_margin(&data).expect("svm").w);
+    let sys = dimple::margin::certificate::kkt_system(&model, &data);
+    let raw = dimple::margin::multipliers::nnls_qp(&sys.k, &sys.b)
+        .expect("qp")
+        .lambda;
+    let delta_raw = (0..30)
+        .map(|i| raw[i] * (sys.q[i] - 1.0))
+        .fold(f64::NEG_INFINITY, f64::max);
+    assert!(delta_raw > 1e-6, "the solver's λ has δ = {delta_raw}");
+}
+
+proptest! {
+    #![proptest_config(config())]
+    #[test]
+    fn exact_svms_with_n_above_d_certify_with_delta_zero(seed in 0u64..1000, d in 2usize..8, extra in 1usize..30) {
+        exact_svm_with_more_points_than_dimensions(seed, d + extra, d);
+    }
+}

@@ -1,7 +1,9 @@
 //! The KKT certificate on arbitrary small instances inside its assumptions (a homogeneous model,
 //! labels that it classifies correctly so every margin is positive) must respect the bounds that
 //! hold for every input: 0 ≤ ε ≤ ‖θ̃‖ (λ = 0 is feasible), τ = 0 after normalisation up to
-//! rounding, λ ≥ 0, and Euler's identity b = L·q. A violation aborts.
+//! rounding, λ ≥ 0, and Euler's identity b = L·q. A fourth kind of instance is an exact
+//! hard-margin SVM with more points than dimensions (the multipliers are not unique): its
+//! certificate must report ε and δ of the δ-minimising multipliers ≈ 0. A violation aborts.
 #![no_main]
 use dimple::data::Binary;
 use dimple::margin::certificate::{certify, CertifyOptions};
@@ -22,7 +24,17 @@ fuzz_target!(|bytes: &[u8]| {
     if bytes.len() < 4 {
         return;
     }
-    let (n, d, half_m, kind) = (1 + bytes[0] as usize % 6, 1 + bytes[1] as usize % 6, 1 + bytes[2] as usize % 3, bytes[3] % 3);
+    let (n, d, half_m, kind) = (1 + bytes[0] as usize % 6, 1 + bytes[1] as usize % 6, 1 + bytes[2] as usize % 3, bytes[3] % 4);
+    if kind == 3 {
+        let seed = bytes[4..].iter().take(8).fold(0u64, |a, &b| a << 8 | b as u64);
+        let n_wide = d + 1 + bytes[0] as usize % 24;
+        let Ok((data, _)) = dimple::data::planted::generate(&mut dimple::rng::seeded(seed, 1), n_wide, d, 0.2) else { return };
+        let Ok(s) = dimple::margin::svm::hard_margin(&data) else { return };
+        let Ok(c) = certify(&Linear::new(s.w), &data, &CertifyOptions::default()) else { return };
+        assert!(c.eps_rel <= 1e-8, "exact SVM (n = {n_wide} > d = {d}): ε_rel = {}", c.eps_rel);
+        assert!(c.delta <= 1e-8 * c.lambda.amax(), "exact SVM (n = {n_wide} > d = {d}): δ = {} (rank {}, reselected {})", c.delta, c.rank, c.reselected);
+        return;
+    }
     let mut rest = &bytes[4..];
     let m = 2 * half_m;
     let x = DMatrix::from_fn(n, d, |_, _| take(&mut rest).unwrap_or(0.5));

@@ -15,6 +15,7 @@
 //! b_i = ⟨g_i, θ̃⟩ = L·q_i is evaluated as a consistency check. Scale covariance: for θ = cθ̃,
 //! λ(θ) = c^{2−L}λ(θ̃) and ε(θ) = c·ε(θ̃).
 
+use super::min_delta;
 use super::multipliers::{box_qp, nnls_qp, SUPPORT_THRESHOLD};
 use super::qp::QpStatus;
 use crate::data::Binary;
@@ -66,6 +67,13 @@ pub struct Certificate {
     pub status: QpStatus,
     /// Whether the polished multipliers were accepted.
     pub polished: bool,
+    /// Numerical rank of the Jacobian rows y_i∇_θN(x_i) (of K).
+    pub rank: usize,
+    /// Whether the residual-minimising λ is unique (rank = n). When it is not, the λ reported
+    /// is the minimiser of smallest δ (see [`super::min_delta`]).
+    pub unique: bool,
+    /// Whether that δ-minimising choice replaced the solver's λ.
+    pub reselected: bool,
     /// ε*(δ₀) from the box QP, if asked.
     pub box_eps: Option<f64>,
     /// The multipliers λ.
@@ -221,8 +229,16 @@ fn certify_as_given(
 ) -> Result<Certificate> {
     let sys = kkt_system(model, data);
     let mult = nnls_qp(&sys.k, &sys.b)?;
-    let lambda = mult.lambda.clone();
     let theta_norm = model.params().norm();
+    let choice = min_delta::choose(
+        &sys.k,
+        &sys.b,
+        &sys.q,
+        &mult.lambda,
+        |l| residual(model, data, l).norm(),
+        theta_norm,
+    )?;
+    let lambda = choice.lambda.clone();
     let eps = residual(model, data, &lambda).norm();
     let (delta, delta_abs) = slackness(&lambda, &sys.q);
     let lq = &sys.q * l as f64;
@@ -259,6 +275,9 @@ fn certify_as_given(
         support,
         status: mult.status,
         polished: mult.polished,
+        rank: choice.rank,
+        unique: choice.unique,
+        reselected: choice.reselected,
         box_eps,
         lambda,
         margins: sys.q,

@@ -11,6 +11,7 @@
 pub mod certificate;
 pub mod fixture;
 pub mod lp;
+pub mod min_delta;
 pub mod multipliers;
 pub mod qp;
 pub mod svm;

@@ -261,7 +261,69 @@ pub fn box_qp(
             .enumerate()
             .map(|(i, v)| v.clamp(0.0, upper[i].unwrap_or(f64::INFINITY))),
     );
-    Ok((lambda, sol.status))
+    let polished = polish_box(k, b, upper, &lambda).unwrap_or(lambda);
+    Ok((polished, sol.status))
+}
+
+/// ½λᵀKλ − bᵀλ.
+fn objective(k: &DMatrix<f64>, b: &DVector<f64>, lambda: &DVector<f64>) -> f64 {
+    0.5 * lambda.dot(&(k * lambda)) - b.dot(lambda)
+}
+
+/// Polishes an interior-point box-QP solution (accurate to about 1e−8) as the NNLS polish does:
+/// classify each λ_i as at 0, at its bound u_i or free; solve the free block exactly,
+/// K_FF λ_F = b_F − K_FU u_U (Cholesky; Lawson–Hanson on the free candidates when the block is
+/// singular and every bound is 0, the δ₀ = 0 case); keep the result only if it is feasible,
+/// satisfies the KKT conditions of the box QP to 1e−9 and does not raise the objective.
+pub fn polish_box(
+    k: &DMatrix<f64>,
+    b: &DVector<f64>,
+    upper: &[Option<f64>],
+    raw: &DVector<f64>,
+) -> Option<DVector<f64>> {
+    let n = b.len();
+    let scale = raw.amax().max(f64::MIN_POSITIVE);
+    let tol = 1e-7 * scale;
+    let at_upper = |i: usize| upper[i].is_some_and(|u| raw[i] >= u - tol);
+    let free: Vec<usize> = (0..n).filter(|&i| raw[i] > tol && !at_upper(i)).collect();
+    let mut lambda = DVector::from_fn(n, |i, _| {
+        if at_upper(i) {
+            upper[i].unwrap_or(0.0)
+        } else {
+            0.0
+        }
+    });
+    if !free.is_empty() {
+        let rhs = b - k * &lambda;
+        let kf = k.select_rows(&free).select_columns(&free);
+        let bf = DVector::from_iterator(free.len(), free.iter().map(|&i| rhs[i]));
+        match crate::linalg::cholesky_solve(&kf, &bf) {
+            Some(z) => {
+                for (a, &i) in free.iter().enumerate() {
+                    lambda[i] = z[a];
+                }
+            }
+            None if upper.iter().all(|u| u.is_none_or(|u| u == 0.0)) => {
+                let allowed: Vec<usize> = (0..n).filter(|&i| upper[i].is_none()).collect();
+                lambda = super::min_delta::lawson_hanson_gram(k, b, &allowed);
+            }
+            None => return None,
+        }
+    }
+    let feasible = (0..n).all(|i| lambda[i] >= 0.0 && upper[i].is_none_or(|u| lambda[i] <= u));
+    let grad = k * &lambda - b;
+    let kmax = (0..n).map(|i| k[(i, i)]).fold(0.0, f64::max);
+    let gtol = 1e-9 * b.amax().max(kmax * lambda.amax()).max(f64::MIN_POSITIVE);
+    let kkt = (0..n).all(|i| {
+        let lo = lambda[i] <= 0.0;
+        let hi = upper[i].is_some_and(|u| lambda[i] >= u);
+        (lo && grad[i] >= -gtol)
+            || (hi && grad[i] <= gtol)
+            || (!lo && !hi && grad[i].abs() <= gtol)
+            || (lo && hi)
+    });
+    let no_worse = objective(k, b, &lambda) <= objective(k, b, raw) + 1e-12 * b.amax() * scale;
+    (feasible && kkt && no_worse).then_some(lambda)
 }
 
 /// Lawson–Hanson NNLS on the tall matrix G (p × n, column i = g_i) with target θ.

@@ -24,6 +24,18 @@ struct P {
     draws: usize,
     /// Relative size of the control's random perturbation of θ.
     perturbation: f64,
+    /// The exact SVM with more points than dimensions (λ not unique).
+    n_wide: usize,
+    d_wide: usize,
+}
+
+/// The certificate of an exact hard-margin SVM with n > d: (ε_rel, δ/max λ, rank < n).
+fn wide_svm(seed: u64, n: usize, d: usize) -> Result<(f64, f64, bool)> {
+    let (data, _) =
+        crate::data::planted::generate(&mut rng::sub(seed, stream::DATA, 2), n, d, 0.2)?;
+    let s = svm::hard_margin(&data)?;
+    let c = certify(&Linear::new(s.w), &data, &CertifyOptions::default())?;
+    Ok((c.eps_rel, c.delta.max(0.0) / c.lambda.amax(), c.rank < n))
 }
 
 struct Certified {
@@ -98,12 +110,12 @@ impl Check for CertificateFixture {
                 )?),
                 Draw::Rejected(why) => Err(why),
             };
-            Ok((lin, v1))
+            Ok((lin, v1, wide_svm(seed, p.n_wide, p.d_wide)?))
         })?;
         let mut ev = ctx.evidence();
         let mut certs: Vec<(&str, &Certified)> = Vec::new();
         let mut rejected = Vec::new();
-        for (lin, v1) in &res {
+        for (lin, v1, _) in &res {
             certs.push(("linear SVM", lin));
             match v1 {
                 Ok(c) => certs.push(("V1 class-aligned", c)),
@@ -136,6 +148,13 @@ impl Check for CertificateFixture {
                 );
         }
         ev.record("v1.accepted", Agg::count(accepted, res.len()));
+        let wide = |f: fn(&(f64, f64, bool)) -> f64| Agg::max(res.iter().map(|r| f(&r.2)));
+        ev.record(
+            "wide.rank_deficient",
+            Agg::count(res.iter().filter(|r| r.2 .2).count(), res.len()),
+        )
+        .record("wide.eps", wide(|w| w.0))
+        .record("wide.delta", wide(|w| w.1));
         ev.stat("V1 acceptance rate", accepted as f64 / res.len() as f64);
         for why in rejected {
             ev.note(format!("rejected V1 draw: {why}"));

@@ -130,6 +130,10 @@ fn computed(t: &Theory, key: &str) -> f64 {
             // Alternative: the step improves the cosine with probability ½ (chance).
             power::cp_lower_stays_below(param(t, "seeds") as usize, 0.5, 0.5, a)
         }
+        ("malt.linear.optimal", "apgd.success") => {
+            // Alternative: targeted APGD at 1.1·d* succeeds in only 90 % of the runs.
+            power::cp_lower_stays_below(2 * param(t, "points") as usize, 0.9, 0.9, a)
+        }
         (id, key) => panic!("no power computation for the stat `{key}` of {id}"),
     }
 }

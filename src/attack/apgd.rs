@@ -209,6 +209,62 @@ struct Ctx<'a> {
     cfg: &'a ApgdConfig,
 }
 
+/// The plain projected gradient step from the start x₀ of a run around the clean points x,
+/// written out independently of [`Ctx::step`] (row by row, the textbook formulas) as the
+/// reference of the trace's first-step check: L∞: clip_box(clip_{x±ε}(x₀ + η·sign g));
+/// L2: clip_box(x + Π_ε(x₀ + η g/‖g‖ − x)), where Π_ε shrinks a vector longer than ε to length ε.
+fn plain_projected_step(
+    x0: &DMatrix<f64>,
+    centre: &DMatrix<f64>,
+    g: &DMatrix<f64>,
+    eta: &[f64],
+    eps: &[f64],
+    norm: Norm,
+    bounds: Option<(f64, f64)>,
+) -> DMatrix<f64> {
+    let (n, d) = x0.shape();
+    let (lo, hi) = bounds.unwrap_or((f64::NEG_INFINITY, f64::INFINITY));
+    let mut out = x0.clone();
+    for r in 0..n {
+        let row: Vec<f64> = (0..d).map(|j| g[(r, j)]).collect();
+        // The displacement from the centre after the step, before the projection.
+        let moved: Vec<f64> = match norm {
+            Norm::Linf => row
+                .iter()
+                .enumerate()
+                .map(|(j, &v)| {
+                    let s = if v > 0.0 {
+                        1.0
+                    } else if v < 0.0 {
+                        -1.0
+                    } else {
+                        0.0
+                    };
+                    x0[(r, j)] + eta[r] * s - centre[(r, j)]
+                })
+                .collect(),
+            Norm::L2 => {
+                let len = row.iter().map(|v| v * v).sum::<f64>().sqrt();
+                (0..d)
+                    .map(|j| x0[(r, j)] + eta[r] * row[j] / (len + 1e-12) - centre[(r, j)])
+                    .collect()
+            }
+        };
+        let projected: Vec<f64> = match norm {
+            Norm::Linf => moved.iter().map(|v| v.clamp(-eps[r], eps[r])).collect(),
+            Norm::L2 => {
+                let len = moved.iter().map(|v| v * v).sum::<f64>().sqrt();
+                let f = if len > eps[r] { eps[r] / len } else { 1.0 };
+                moved.iter().map(|v| v * f).collect()
+            }
+        };
+        for j in 0..d {
+            out[(r, j)] = (centre[(r, j)] + projected[j]).clamp(lo, hi);
+        }
+    }
+    out
+}
+
 impl Ctx<'_> {
     /// P: the ε-ball, then the box.
     fn project(&self, v: &mut DMatrix<f64>) {
@@ -490,7 +546,8 @@ fn single_run(
         if let Some(t) = trace.as_deref_mut() {
             t.eta.push(eta.clone());
             if i == 0 {
-                let plain = c.step(&x_cur, &x_cur, &g, &eta, 1.0);
+                let plain =
+                    plain_projected_step(&x_cur, c.x, &g, &eta, c.eps, c.cfg.norm, c.cfg.bounds);
                 t.first_step_deviation = (&xn - plain).amax();
             }
         }

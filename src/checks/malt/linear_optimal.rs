@@ -14,6 +14,7 @@ use crate::error::Result;
 use crate::geometry::Constraint;
 use crate::model::Classifier;
 use crate::rng::{self, stream};
+use crate::stats::clopper_pearson_lower;
 use nalgebra::{DMatrix, DVector};
 
 pub struct LinearOptimal;
@@ -133,11 +134,15 @@ impl Check for LinearOptimal {
             apgd_below += obj.success(&r.x_adv, &idx).iter().filter(|s| **s).count();
         }
         let total = 2 * n;
+        let alpha = ev.alpha();
         ev.record("rank1.argmin", Agg::count(rank_bad, total))
             .record("closed_form.reaches", Agg::count(above_bad, total))
             .record("closed_form.minimal", Agg::count(below_bad, below_cases))
             .record("apgd.below_optimum", Agg::count(apgd_below, total))
-            .record("apgd.success", Agg::fraction(apgd_hits, total))
+            .record(
+                "apgd.success",
+                Agg::of(clopper_pearson_lower(apgd_hits, total, alpha), total),
+            )
             .record("box_lp.below", Agg::count(lp_bad, lp_cases))
             .record("box_lp.inactive", Agg::max(lp_dev))
             .record("control.logit_rank1", Agg::fraction(logit_agrees, n));

@@ -35,6 +35,11 @@ fn constraint_text(c: &Constraint) -> String {
     format!("`{}` {}", c.param, parts.join(", "))
 }
 
+/// Text for a Markdown table cell: a `|` inside (an absolute value, a norm) would end the cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|")
+}
+
 fn value_text(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::Number(n) => n
@@ -117,14 +122,14 @@ pub fn page(t: &Theory, outcome: &Result<Evidence>) -> String {
                         Outcome::Pass => "pass".to_string(),
                         Outcome::Fail => "**fail**".to_string(),
                         Outcome::Inconclusive =>
-                            format!("inconclusive ({})", m.reason.as_deref().unwrap_or("")),
+                            format!("inconclusive ({})", cell(m.reason.as_deref().unwrap_or(""))),
                     }
                 );
             }
             if !ev.stats.is_empty() {
                 let _ = writeln!(s, "\n| statistic | value |\n|---|---|");
                 for (k, v) in &ev.stats {
-                    let _ = writeln!(s, "| {k} | {} |", value_text(&measured(*v)));
+                    let _ = writeln!(s, "| {} | {} |", cell(k), value_text(&measured(*v)));
                 }
             }
             for n in &ev.notes {
@@ -172,15 +177,16 @@ fn contract(s: &mut String, t: &Theory) {
         };
         let _ = writeln!(
             s,
-            "| `{}` | {kind} | {}{} | {} {bound} | {} |",
+            "| `{}` | {kind} | {}{} | {} {} | {} |",
             m.key,
-            m.name,
+            cell(&m.name),
             if m.description.trim().is_empty() {
                 String::new()
             } else {
-                format!(" — {}", m.description.trim())
+                format!(" — {}", cell(m.description.trim()))
             },
             m.relation.symbol(),
+            cell(&bound),
             m.min_samples
         );
     }
@@ -226,7 +232,7 @@ pub fn index(pages: &[(Theory, Result<Evidence>)]) -> String {
             t.id,
             t.kind.tag(),
             t.provenance,
-            t.title
+            cell(&t.title)
         );
     }
     s

@@ -268,14 +268,18 @@ mod tests {
 
     #[test]
     fn rank_of_gram_matrices() {
-        // 6 points in R^3: rank 3; 3 generic points: rank 3; a duplicated point: rank drops.
-        let g = DMatrix::from_fn(6, 3, |i, j| ((i * 7 + j * 3) as f64).sin());
+        // 6 points in R^3: rank 3; 3 generic points in R^5: rank 3; a duplicated point adds
+        // nothing; sin(7i + 3j) has rank 2 (the angle-sum identity).
+        let mut r = crate::rng::seeded(1, 1);
+        let g = crate::rng::gaussian_matrix(&mut r, 6, 3, 1.0);
         assert_eq!(numerical_rank(&(&g * g.transpose())), 3);
-        let h = DMatrix::from_fn(3, 5, |i, j| ((i * 5 + j * 2) as f64).cos());
+        let h = crate::rng::gaussian_matrix(&mut r, 3, 5, 1.0);
         assert_eq!(numerical_rank(&(&h * h.transpose())), 3);
         let mut d = h.clone().insert_row(3, 0.0);
         d.set_row(3, &h.row(0).clone_owned());
         assert_eq!(numerical_rank(&(&d * d.transpose())), 3);
+        let t = DMatrix::from_fn(6, 3, |i, j| ((i * 7 + j * 3) as f64).sin());
+        assert_eq!(numerical_rank(&(&t * t.transpose())), 2);
         assert_eq!(numerical_rank(&DMatrix::zeros(4, 4)), 0);
     }
 }

@@ -42,7 +42,6 @@ pub fn certify(model: &dyn Model, data: &Binary, box_delta: Option<f64>) -> Resu
             )));
         }
     }
-    model.check_input(data.x())?;
     let certificate = certify_model(model, data, &CertifyOptions { box_delta })?;
     let loss_implied_eps = loss_multipliers(model, data, MarginLoss::Logistic)
         .map(|(_, e)| e)
@@ -153,7 +152,6 @@ pub fn unlearn(
             req.fraction
         )));
     }
-    model.check_input(data.x())?;
     crate::unlearn::validate_forget(req.forget, data.n())?;
     if let Some(init) = req.init {
         if init.n_params() != model.n_params() || init.name() != model.name() {

@@ -91,7 +91,7 @@ fn matrix(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<DMatrix<f64>> {
             return Err(non_finite(k, sl[k], row_major));
         }
         return Ok(if row_major {
-            transpose_into_columns(sl, n, d)
+            DMatrix::from_row_slice(n, d, sl)
         } else {
             DMatrix::from_column_slice(n, d, sl)
         });
@@ -107,24 +107,6 @@ fn matrix(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<DMatrix<f64>> {
         }
     }
     Ok(m)
-}
-
-/// An n × d row-major buffer as a column-major matrix, copied in 32 × 32 tiles so that both the
-/// reads and the writes stay within a few cache lines.
-fn transpose_into_columns(src: &[f64], n: usize, d: usize) -> DMatrix<f64> {
-    const TILE: usize = 32;
-    let mut dst = vec![0.0; n * d];
-    for i0 in (0..n).step_by(TILE) {
-        for j0 in (0..d).step_by(TILE) {
-            for i in i0..(i0 + TILE).min(n) {
-                let row = &src[i * d..(i + 1) * d];
-                for j in j0..(j0 + TILE).min(d) {
-                    dst[j * n + i] = row[j];
-                }
-            }
-        }
-    }
-    DMatrix::from_vec(n, d, dst)
 }
 
 /// A 1-D float array.

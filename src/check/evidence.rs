@@ -58,9 +58,6 @@ impl Outcome {
     }
 }
 
-/// The former name of [`Outcome`].
-pub type Verdict = Outcome;
-
 /// One measured quantity against its declared bound.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Measurement {
@@ -332,11 +329,6 @@ impl Evidence {
         combine(self.of_kinds(&[Kind::Gate, Kind::Stat, Kind::Control]))
     }
 
-    /// The former name of [`Evidence::outcome`].
-    pub fn verdict(&self) -> Outcome {
-        self.outcome()
-    }
-
     /// The status of the paper claim the probes measure, if there are probes.
     pub fn claim(&self) -> Option<Outcome> {
         self.measurements
@@ -349,11 +341,6 @@ impl Evidence {
                     Outcome::Inconclusive
                 }
             })
-    }
-
-    /// The former name of [`Evidence::claim`].
-    pub fn probe_verdict(&self) -> Option<Outcome> {
-        self.claim()
     }
 
     /// Why the check or its claim is not a pass: unmet preconditions first, then the failed

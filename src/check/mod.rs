@@ -14,7 +14,7 @@ pub mod params;
 pub mod sweep;
 
 pub use agg::Agg;
-pub use evidence::{Evidence, Measurement, Outcome, Relation, Verdict};
+pub use evidence::{Evidence, Measurement, Outcome, Relation};
 pub use params::{Params, Scale};
 
 use crate::error::{Error, Result};

@@ -66,23 +66,4 @@ impl Params {
         serde_json::from_value(serde_json::Value::Object(map))
             .map_err(|e| Error::input(format!("check {}: parameters: {e}", self.id)))
     }
-    /// A real parameter.
-    pub fn f(&self, name: &str) -> Result<f64> {
-        self.values.get(name).copied().ok_or_else(|| {
-            Error::input(format!(
-                "check {} reads parameter `{name}`, which its theory file does not define",
-                self.id
-            ))
-        })
-    }
-    /// A non-negative integer parameter.
-    pub fn n(&self, name: &str) -> Result<usize> {
-        let v = self.f(name)?;
-        if v < 0.0 || v.fract() != 0.0 || v > 1e12 {
-            return Err(Error::input(format!(
-                "parameter `{name}` = {v} must be a non-negative integer"
-            )));
-        }
-        Ok(v as usize)
-    }
 }

@@ -120,7 +120,7 @@ pub fn run_points(
             let rec = match run(check, theory, &cfg) {
                 Ok(ev) => json!({
                     "check": theory.id, "point": i, "total": total, "grid": grid_values,
-                    "verdict": format!("{:?}", ev.verdict()), "evidence": ev,
+                    "verdict": format!("{:?}", ev.outcome()), "evidence": ev,
                 }),
                 Err(e) => json!({
                     "check": theory.id, "point": i, "total": total, "grid": grid_values,

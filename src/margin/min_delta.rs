@@ -150,6 +150,8 @@ pub(crate) fn lawson_hanson_gram(
                 lambda[i] += alpha * (z[a] - lambda[i]);
             }
             passive.retain(|&i| lambda[i] > tol);
+            // A smaller passive set can make a set-aside column independent again.
+            dependent.clear();
             for i in 0..n {
                 if !passive.contains(&i) {
                     lambda[i] = 0.0;
@@ -173,6 +175,8 @@ fn delta_of(lambda: &DVector<f64>, q: &DVector<f64>) -> f64 {
 
 /// Chooses, among the λ ≥ 0 with the residual of `lambda`, one of smallest δ. `eps_of`
 /// evaluates the residual of a candidate; `theta_norm` scales the absolute tolerance.
+/// `full_rank` says the caller already knows K is positive definite (its Cholesky succeeded),
+/// which spares the O(n³) rank computation.
 pub fn choose(
     k: &DMatrix<f64>,
     b: &DVector<f64>,
@@ -180,9 +184,10 @@ pub fn choose(
     lambda: &DVector<f64>,
     eps_of: impl Fn(&DVector<f64>) -> f64,
     theta_norm: f64,
+    full_rank: bool,
 ) -> Result<Choice> {
     let n = k.nrows();
-    let rank = numerical_rank(k);
+    let rank = if full_rank { n } else { numerical_rank(k) };
     let unique = rank == n;
     let keep = |reselected: bool, l: DVector<f64>| Choice {
         rank,

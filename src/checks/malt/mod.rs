@@ -52,6 +52,22 @@ pub(crate) struct ClusterNet {
     pub steps: usize,
 }
 
+/// The [`ClusterNet`] of a parameter struct with the fields d, classes, sigma, n_train, lr and
+/// steps (the three theory files that train a cluster net share them).
+macro_rules! cluster_of {
+    ($p:expr) => {
+        $crate::checks::malt::ClusterNet {
+            d: $p.d,
+            classes: $p.classes,
+            sigma: $p.sigma,
+            n_train: $p.n_train,
+            lr: $p.lr,
+            steps: $p.steps,
+        }
+    };
+}
+pub(crate) use cluster_of;
+
 /// A two-layer ReLU net [d, m, K] trained by full-batch GD on the cross-entropy over K Gaussian
 /// clusters clamped to [0, 1] (malt.md §8 check 6), and `points` fresh test points it classifies
 /// correctly.

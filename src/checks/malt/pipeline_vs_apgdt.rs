@@ -6,7 +6,7 @@
 //! verification forward pass per attacked point and run). Probe: |broken_AA ∖ broken_MALT| ≤ 1 %
 //! of the points.
 
-use super::{cluster_net, ClusterNet};
+use super::{cluster_net, cluster_of};
 use crate::attack::targets::malt_rankings;
 use crate::attack::{autoattack, malt, AutoAttackConfig, MaltConfig, Norm, Stage};
 use crate::check::{Agg, Check, Ctx, Evidence};
@@ -43,19 +43,6 @@ struct P {
     digits_train_fraction: f64,
 }
 
-impl P {
-    fn cluster(&self) -> ClusterNet {
-        ClusterNet {
-            d: self.d,
-            classes: self.classes,
-            sigma: self.sigma,
-            n_train: self.n_train,
-            lr: self.lr,
-            steps: self.steps,
-        }
-    }
-}
-
 impl Check for PipelineVsApgdt {
     fn id(&self) -> &'static str {
         "malt.pipeline.vs_apgdt"
@@ -63,7 +50,7 @@ impl Check for PipelineVsApgdt {
     fn run(&self, ctx: &Ctx<'_>) -> Result<Evidence> {
         let p: P = ctx.params()?;
         let (seed, n_iter) = (p.seed, p.n_iter);
-        let (net, data) = cluster_net(&p.cluster(), seed, p.m, p.points)?;
+        let (net, data) = cluster_net(&cluster_of!(p), seed, p.m, p.points)?;
         let (n, k) = (data.n(), net.classes());
         let norm = Norm::Linf;
         let (ranks, _) = malt_rankings(&net, data.x(), data.y(), norm, 1, k - 1)?;

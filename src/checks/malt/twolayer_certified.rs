@@ -2,7 +2,7 @@
 //! every targeted success any attack finds has ‖δ‖_p ≥ r_t^cert(1 − 1e−9); for linear models
 //! r_t^cert equals MALT's score s_t to 1e−12.
 
-use super::{cluster_net, col, linear_model, row, ClusterNet};
+use super::{cluster_net, cluster_of, col, linear_model, row};
 use crate::attack::exact::{certified_radius, linear_distance};
 use crate::attack::losses::{argmax, DlrForm, Loss};
 use crate::attack::targets::malt_rankings;
@@ -41,19 +41,6 @@ struct P {
     control_radius: f64,
     /// The control compares with the certificate inflated by this factor.
     inflation: f64,
-}
-
-impl P {
-    fn cluster(&self) -> ClusterNet {
-        ClusterNet {
-            d: self.d,
-            classes: self.classes,
-            sigma: self.sigma,
-            n_train: self.n_train,
-            lr: self.lr,
-            steps: self.steps,
-        }
-    }
 }
 
 /// r_t^cert of an MLP [d, m, K] (or of a linear model [d, K], where E_t ≡ 0) at every point and
@@ -103,7 +90,7 @@ impl Check for TwolayerCertified {
         let (mut ratios, mut attacked) = (Vec::new(), 0);
         let mut ra = rng::seeded(seed, stream::ATTACK);
         for m in [p.m, p.m_wide] {
-            let (net, data) = cluster_net(&p.cluster(), seed, m, points)?;
+            let (net, data) = cluster_net(&cluster_of!(p), seed, m, points)?;
             let n = data.n();
             let idx: Vec<usize> = (0..n).collect();
             for norm in [Norm::Linf, Norm::L2] {

@@ -4,7 +4,7 @@
 //! MALT's and the logit ordering with the bisection radii of every target, and the histogram of
 //! the rank at which MALT breaks a point. Claim probed: MALT's top-1 agreement ≥ the logits'.
 
-use super::{cluster_net, row, ClusterNet};
+use super::{cluster_net, cluster_of, row};
 use crate::attack::losses::{DlrForm, Loss};
 use crate::attack::minimal::minimal_radius;
 use crate::attack::targets::{by_logit, dual_norms, malt_rankings};
@@ -37,19 +37,6 @@ struct P {
     search_radius: f64,
 }
 
-impl P {
-    fn cluster(&self) -> ClusterNet {
-        ClusterNet {
-            d: self.d,
-            classes: self.classes,
-            sigma: self.sigma,
-            n_train: self.n_train,
-            lr: self.lr,
-            steps: self.steps,
-        }
-    }
-}
-
 /// Spearman's rank correlation (average ranks are not needed: the inputs have no ties here).
 fn spearman(a: &[f64], b: &[f64]) -> f64 {
     let ranks = |v: &[f64]| {
@@ -74,7 +61,7 @@ impl Check for TwolayerMesoscopic {
     fn run(&self, ctx: &Ctx<'_>) -> Result<Evidence> {
         let p: P = ctx.params()?;
         let seed = p.seed;
-        let (net, data) = cluster_net(&p.cluster(), seed, p.m, p.points)?;
+        let (net, data) = cluster_net(&cluster_of!(p), seed, p.m, p.points)?;
         let (n, k) = (data.n(), net.classes());
         let norm = Norm::Linf;
         let (ranks, _) = malt_rankings(&net, data.x(), data.y(), norm, k - 1, k - 1)?;

@@ -237,8 +237,6 @@ fn certify_as_given(
         &mult.lambda,
         |l| residual(model, data, l).norm(),
         theta_norm,
-        // The active-set route starts from a Cholesky factor of K: K is positive definite.
-        mult.method == super::multipliers::Method::ActiveSet,
     )?;
     let lambda = choice.lambda.clone();
     let eps = residual(model, data, &lambda).norm();

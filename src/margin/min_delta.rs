@@ -21,6 +21,7 @@
 //! the choice of the δ-minimising representative is this suite's\].
 
 use super::multipliers::{optimality, polish};
+use super::nnls_gram::lawson_hanson_gram;
 use crate::error::{Error, Result};
 use good_lp::{constraint, microlp, variable, variables, Expression, Solution, SolverModel};
 use nalgebra::{DMatrix, DVector};
@@ -94,77 +95,6 @@ pub struct Choice {
     pub lambda: DVector<f64>,
 }
 
-/// Lawson–Hanson NNLS in Gram form, min ½λᵀKλ − bᵀλ over λ ≥ 0 with λ zero outside
-/// `allowed`. An index whose column is linearly dependent on the passive set (its Cholesky
-/// fails) is set aside, so the passive set stays independent even when K is singular.
-pub(crate) fn lawson_hanson_gram(
-    k: &DMatrix<f64>,
-    b: &DVector<f64>,
-    allowed: &[usize],
-) -> DVector<f64> {
-    let n = b.len();
-    let kmax = (0..n).map(|i| k[(i, i)]).fold(0.0, f64::max);
-    let tol = 1e-12 * b.amax().max(kmax).max(f64::MIN_POSITIVE);
-    let mut lambda = DVector::zeros(n);
-    let mut passive: Vec<usize> = Vec::new();
-    let mut dependent: Vec<usize> = Vec::new();
-    let solve = |p: &[usize]| {
-        let kp = k.select_rows(p).select_columns(p);
-        let bp = DVector::from_iterator(p.len(), p.iter().map(|&i| b[i]));
-        crate::linalg::cholesky_solve(&kp, &bp)
-    };
-    for _ in 0..(3 * allowed.len() + 3) {
-        let w = b - k * &lambda;
-        let Some(&j) = allowed
-            .iter()
-            .filter(|i| !passive.contains(i) && !dependent.contains(i))
-            .max_by(|&&x, &&y| w[x].total_cmp(&w[y]))
-        else {
-            break;
-        };
-        if !(w[j] > tol) {
-            break;
-        }
-        passive.push(j);
-        loop {
-            let Some(z) = solve(&passive) else {
-                passive.retain(|&i| i != j);
-                dependent.push(j);
-                break;
-            };
-            if z.iter().all(|&v| v > 0.0) {
-                lambda.fill(0.0);
-                for (a, &i) in passive.iter().enumerate() {
-                    lambda[i] = z[a];
-                }
-                break;
-            }
-            // Step from λ toward z until the first passive entry reaches 0; drop it.
-            let mut alpha = f64::INFINITY;
-            for (a, &i) in passive.iter().enumerate() {
-                if z[a] <= 0.0 {
-                    alpha = alpha.min(lambda[i] / (lambda[i] - z[a]));
-                }
-            }
-            for (a, &i) in passive.iter().enumerate() {
-                lambda[i] += alpha * (z[a] - lambda[i]);
-            }
-            passive.retain(|&i| lambda[i] > tol);
-            // A smaller passive set can make a set-aside column independent again.
-            dependent.clear();
-            for i in 0..n {
-                if !passive.contains(&i) {
-                    lambda[i] = 0.0;
-                }
-            }
-            if passive.is_empty() {
-                break;
-            }
-        }
-    }
-    lambda
-}
-
 fn delta_of(lambda: &DVector<f64>, q: &DVector<f64>) -> f64 {
     lambda
         .iter()
@@ -175,8 +105,9 @@ fn delta_of(lambda: &DVector<f64>, q: &DVector<f64>) -> f64 {
 
 /// Chooses, among the λ ≥ 0 with the residual of `lambda`, one of smallest δ. `eps_of`
 /// evaluates the residual of a candidate; `theta_norm` scales the absolute tolerance.
-/// `full_rank` says the caller already knows K is positive definite (its Cholesky succeeded),
-/// which spares the O(n³) rank computation.
+/// The rank is always computed by the pivoted test: an unpivoted Cholesky of a singular K often
+/// succeeds in floating point (its small pivot is λ_min/v_n², v the null vector), so "K was
+/// factorised" is no evidence of full rank.
 pub fn choose(
     k: &DMatrix<f64>,
     b: &DVector<f64>,
@@ -184,10 +115,9 @@ pub fn choose(
     lambda: &DVector<f64>,
     eps_of: impl Fn(&DVector<f64>) -> f64,
     theta_norm: f64,
-    full_rank: bool,
 ) -> Result<Choice> {
     let n = k.nrows();
-    let rank = if full_rank { n } else { numerical_rank(k) };
+    let rank = numerical_rank(k);
     let unique = rank == n;
     let keep = |reselected: bool, l: DVector<f64>| Choice {
         rank,
@@ -197,7 +127,7 @@ pub fn choose(
     };
     let delta0 = delta_of(lambda, q);
     let scale = lambda.amax().max(f64::MIN_POSITIVE);
-    if unique || n > MAX_LP_POINTS || !(delta0 > 1e-12 * scale) {
+    if unique || !(delta0 > 0.0) {
         return Ok(keep(false, lambda.clone()));
     }
     let eps0 = eps_of(lambda);
@@ -221,6 +151,10 @@ pub fn choose(
         if acceptable(&c) {
             return Ok(keep(true, c));
         }
+    }
+    // The LP is worth its cost only when δ is above round-off, and affordable only for small n.
+    if n > MAX_LP_POINTS || !(delta0 > 1e-12 * scale) {
+        return Ok(keep(false, lambda.clone()));
     }
     let target = k * lambda;
     let abs_k_lambda = k.abs() * lambda.abs();

@@ -3,6 +3,8 @@
 //! - [`qp`]: the Clarabel interface (status checked, never assumed);
 //! - [`multipliers`]: λ* = argmin_{λ≥0} ‖θ − Σλ_i g_i‖ as the QP min ½λᵀKλ − bᵀλ, the active-set
 //!   polish, the box QP ε*(δ₀), and a Lawson–Hanson cross-check;
+//! - [`nnls_gram`]: Lawson–Hanson on (K, b) alone, with a simplex pivot for singular K;
+//! - [`min_delta`]: the δ-minimising representative when λ* is not unique;
 //! - [`svm`]: the bias-free hard-margin SVM, dual and primal;
 //! - [`lp`]: L1- and L∞-geometry margins as LPs through good_lp;
 //! - [`certificate`]: the (ε, δ, τ) certificate of any homogeneous model;
@@ -13,5 +15,6 @@ pub mod fixture;
 pub mod lp;
 pub mod min_delta;
 pub mod multipliers;
+pub mod nnls_gram;
 pub mod qp;
 pub mod svm;

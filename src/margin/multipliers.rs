@@ -166,7 +166,12 @@ pub fn polish(k: &DMatrix<f64>, b: &DVector<f64>, raw: &DVector<f64>) -> Option<
         if !support.is_empty() {
             let ks = k.select_rows(&support).select_columns(&support);
             let bs = DVector::from_iterator(support.len(), support.iter().map(|&i| b[i]));
-            let ls = crate::linalg::cholesky_solve(&ks, &bs)?;
+            let Some(ls) = crate::linalg::cholesky_solve(&ks, &bs) else {
+                // The support is linearly dependent (a singular K with more support points than
+                // its rank): re-solve by the Gram-form Lawson–Hanson, whose simplex pivot keeps
+                // the passive set independent, and keep the answer only if it is optimal.
+                return gram_fallback(k, b);
+            };
             if ls.iter().any(|&v| v < 0.0) {
                 support = support
                     .iter()
@@ -196,7 +201,24 @@ pub fn polish(k: &DMatrix<f64>, b: &DVector<f64>, raw: &DVector<f64>) -> Option<
             _ => return Some(lambda),
         }
     }
-    None
+    // The exchanges did not settle (a nearly singular support whose Cholesky succeeded with a
+    // tiny pivot can cycle): the Gram-form Lawson–Hanson decides.
+    gram_fallback(k, b)
+}
+
+fn gram_fallback(k: &DMatrix<f64>, b: &DVector<f64>) -> Option<DVector<f64>> {
+    let n = b.len();
+    let lambda = super::nnls_gram::lawson_hanson_gram(k, b, &(0..n).collect::<Vec<_>>());
+    let opt = optimality(k, b, &lambda);
+    let kmax = (0..n).map(|i| k[(i, i)]).fold(0.0, f64::max);
+    let tol = 1e-9
+        * b.amax()
+            .max(kmax * lambda.max().max(0.0))
+            .max(f64::MIN_POSITIVE);
+    (opt.min_lambda >= 0.0
+        && opt.min_gradient >= -tol
+        && opt.max_complementarity <= tol * lambda.amax())
+    .then_some(lambda)
 }
 
 /// The NNLS optimality measures of λ for (K, b).
@@ -305,7 +327,7 @@ pub fn polish_box(
             }
             None if upper.iter().all(|u| u.is_none_or(|u| u == 0.0)) => {
                 let allowed: Vec<usize> = (0..n).filter(|&i| upper[i].is_none()).collect();
-                lambda = super::min_delta::lawson_hanson_gram(k, b, &allowed);
+                lambda = super::nnls_gram::lawson_hanson_gram(k, b, &allowed);
             }
             None => return None,
         }

@@ -1,0 +1,194 @@
+//! Lawson–Hanson NNLS in Gram form, with a simplex pivot for a singular K.
+//!
+//! Solves min ½λᵀKλ − bᵀλ over λ ≥ 0 (λ zero outside an allowed index set) for a symmetric
+//! positive semi-definite K, given only K and b. It is the active-set method of Lawson & Hanson
+//! (*Solving Least Squares Problems*, 1974, ch. 23) written on the normal equations: the passive
+//! set P is kept linearly independent (K_PP positive definite), the index j of largest
+//! w_j = (b − Kλ)_j enters, and the inner loop steps back toward feasibility when the solution of
+//! K_PP z = b_P has a non-positive entry.
+//!
+//! A singular K (more points than the Jacobian's rank, e.g. a linear model with n > d) needs one
+//! more move. When column j depends on P — its Schur complement s_j = K_jj − K_jP K_PP⁻¹ K_Pj is
+//! below [`DEPENDENCE_TOL`]·K_jj — with c = K_PP⁻¹ K_Pj the direction v = e_j − Σ_{i∈P} c_i e_i has
+//! Kv = 0 (g_j = Σ c_i g_i), so Kλ and every w are unchanged along it, while the objective
+//! falls at the rate bᵀv = wᵀv = w_j > 0 (w_P = 0 at the passive optimum). Step λ += t·v up to
+//! the first passive entry with c_i > 0 that reaches 0 (a ratio test) and exchange it for j: a
+//! simplex pivot, after which P is again independent. If no c_i is positive the objective is
+//! unbounded below along v (for the SVM dual: the data are not separable through the origin);
+//! j is then set aside. When b lies in the range of K (the certificate's b = Gθ) a dependent
+//! column has w_j = 0 and never enters, so the pivot serves the SVM dual (b = 1) and other
+//! right-hand sides outside range(K).
+//!
+//! The caller verifies the result against the NNLS optimality conditions
+//! ([`super::multipliers::optimality`]); this routine only proposes.
+
+use nalgebra::{DMatrix, DVector};
+
+/// Relative Schur complement below which a column counts as dependent on the passive set.
+pub const DEPENDENCE_TOL: f64 = 1e-10;
+
+fn sub_solve(k: &DMatrix<f64>, p: &[usize], rhs: &DVector<f64>) -> Option<DVector<f64>> {
+    let kp = k.select_rows(p).select_columns(p);
+    crate::linalg::cholesky_solve(&kp, rhs)
+}
+
+fn gather(v: &DVector<f64>, p: &[usize]) -> DVector<f64> {
+    DVector::from_iterator(p.len(), p.iter().map(|&i| v[i]))
+}
+
+/// The minimiser described in the module documentation (λ zero outside `allowed`).
+pub fn lawson_hanson_gram(k: &DMatrix<f64>, b: &DVector<f64>, allowed: &[usize]) -> DVector<f64> {
+    let n = b.len();
+    let kmax = (0..n).map(|i| k[(i, i)]).fold(0.0, f64::max);
+    let tol = 1e-12 * b.amax().max(kmax).max(f64::MIN_POSITIVE);
+    let mut lambda = DVector::zeros(n);
+    let mut passive: Vec<usize> = Vec::new();
+    let mut set_aside: Vec<usize> = Vec::new();
+    // Each outer step adds one index; pivots and drops keep the count bounded in practice, and
+    // the cap makes a cycling degenerate instance return (unverified) instead of hang.
+    for _ in 0..(10 * allowed.len() + 10) {
+        let w = b - k * &lambda;
+        let Some(&j) = allowed
+            .iter()
+            .filter(|i| !passive.contains(i) && !set_aside.contains(i))
+            .max_by(|&&x, &&y| w[x].total_cmp(&w[y]))
+        else {
+            break;
+        };
+        if !(w[j] > tol) {
+            break;
+        }
+        let dependent = if passive.is_empty() {
+            None
+        } else {
+            let kpj = DVector::from_iterator(passive.len(), passive.iter().map(|&i| k[(i, j)]));
+            let Some(c) = sub_solve(k, &passive, &kpj) else {
+                break;
+            };
+            let schur = k[(j, j)] - kpj.dot(&c);
+            (!(schur > DEPENDENCE_TOL * k[(j, j)].max(f64::MIN_POSITIVE))).then_some(c)
+        };
+        match dependent {
+            None => passive.push(j),
+            Some(c) => {
+                // Simplex pivot along v = e_j − Σ c_i e_i (Kv = 0): w is unchanged, so w_j > 0
+                // still and the inner loop below re-optimises on the exchanged passive set.
+                let leaving = passive
+                    .iter()
+                    .enumerate()
+                    .filter(|(a, _)| c[*a] > 0.0)
+                    .min_by(|(a, &i), (e, &m)| (lambda[i] / c[*a]).total_cmp(&(lambda[m] / c[*e])));
+                let Some((a_out, &i_out)) = leaving else {
+                    set_aside.push(j);
+                    continue;
+                };
+                let t = lambda[i_out] / c[a_out];
+                for (a, &i) in passive.iter().enumerate() {
+                    lambda[i] = (lambda[i] - t * c[a]).max(0.0);
+                }
+                lambda[i_out] = 0.0;
+                lambda[j] = t;
+                passive[a_out] = j;
+            }
+        }
+        loop {
+            let Some(z) = sub_solve(k, &passive, &gather(b, &passive)) else {
+                passive.retain(|&i| i != j);
+                set_aside.push(j);
+                break;
+            };
+            if z.iter().all(|&v| v > 0.0) {
+                lambda.fill(0.0);
+                for (a, &i) in passive.iter().enumerate() {
+                    lambda[i] = z[a];
+                }
+                break;
+            }
+            // Step from λ toward z until the first passive entry reaches 0; drop it.
+            let mut alpha = f64::INFINITY;
+            for (a, &i) in passive.iter().enumerate() {
+                if z[a] <= 0.0 {
+                    alpha = alpha.min(lambda[i] / (lambda[i] - z[a]));
+                }
+            }
+            for (a, &i) in passive.iter().enumerate() {
+                lambda[i] += alpha * (z[a] - lambda[i]);
+            }
+            passive.retain(|&i| lambda[i] > tol);
+            // A smaller passive set can make a set-aside column independent again.
+            set_aside.clear();
+            for i in 0..n {
+                if !passive.contains(&i) {
+                    lambda[i] = 0.0;
+                }
+            }
+            if passive.is_empty() {
+                break;
+            }
+        }
+    }
+    lambda
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::margin::multipliers::optimality;
+
+    fn gram(z: &DMatrix<f64>) -> DMatrix<f64> {
+        z * z.transpose()
+    }
+
+    #[test]
+    fn svm_dual_with_more_points_than_dimensions_is_solved_exactly() {
+        // Points in R²; b = 1 is outside range(K) (n = 5 > rank 2), the pivot case.
+        let z = DMatrix::from_row_slice(5, 2, &[1.0, 0.2, 0.8, 0.9, 1.5, -0.1, 0.3, 1.1, 2.0, 2.0]);
+        let k = gram(&z);
+        let b = DVector::from_element(5, 1.0);
+        let all: Vec<usize> = (0..5).collect();
+        let l = lawson_hanson_gram(&k, &b, &all);
+        let o = optimality(&k, &b, &l);
+        assert!(o.min_lambda >= 0.0, "{o:?}");
+        assert!(o.min_gradient >= -1e-12, "{o:?}");
+        assert!(o.max_complementarity <= 1e-12, "{o:?}");
+        // The margins y_i⟨w, x_i⟩ of w = Zᵀλ are ≥ 1, with equality on the support.
+        let q = &z * (z.transpose() * &l);
+        for i in 0..5 {
+            assert!(q[i] >= 1.0 - 1e-12, "q_{i} = {}", q[i]);
+            if l[i] > 0.0 {
+                assert!(
+                    (q[i] - 1.0).abs() <= 1e-12,
+                    "support point {i}: q = {}",
+                    q[i]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn non_separable_data_leave_the_dependent_column_aside() {
+        // x and −x with the same label: no w separates them; the routine must stop.
+        let z = DMatrix::from_row_slice(3, 2, &[1.0, 0.0, -1.0, 0.0, 0.0, 1.0]);
+        let k = gram(&z);
+        let b = DVector::from_element(3, 1.0);
+        let l = lawson_hanson_gram(&k, &b, &[0, 1, 2]);
+        assert!(l.iter().all(|v| v.is_finite() && *v >= 0.0));
+        assert!(optimality(&k, &b, &l).min_gradient < -0.5);
+    }
+
+    #[test]
+    fn least_squares_right_hand_side_matches_the_tall_form() {
+        // b = Gθ: the Gram form and the tall-matrix Lawson–Hanson give the same residual.
+        let g = DMatrix::from_fn(3, 6, |i, j| {
+            ((i * 7 + j * 3) % 5) as f64 - 1.5 + 0.1 * j as f64
+        });
+        let theta = DVector::from_vec(vec![0.7, -0.2, 1.3]);
+        let k = g.transpose() * &g;
+        let b = g.transpose() * &theta;
+        let l = lawson_hanson_gram(&k, &b, &(0..6).collect::<Vec<_>>());
+        let tall = crate::margin::multipliers::lawson_hanson(&g, &theta).unwrap();
+        let r1 = (&theta - &g * &l).norm();
+        let r2 = (&theta - &g * &tall).norm();
+        assert!((r1 - r2).abs() <= 1e-10, "{r1} vs {r2}");
+    }
+}

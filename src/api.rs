@@ -54,6 +54,162 @@ pub fn certify(model: &dyn Model, data: &Binary, box_delta: Option<f64>) -> Resu
     })
 }
 
+/// How the multipliers of a certificate are computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Route {
+    /// Dense when it fits the memory budget and its flop estimate is at most
+    /// [`DENSE_MAX_FLOPS`], else matrix-free.
+    Auto,
+    /// The exact certificate from the n × n Gram matrix.
+    Dense,
+    /// Jacobian-vector products only: ε bracketed between bounds ([`crate::margin::matrix_free`]).
+    MatrixFree,
+}
+
+impl Route {
+    /// Parses `auto`, `dense` or `matrix-free`.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "auto" => Ok(Self::Auto),
+            "dense" => Ok(Self::Dense),
+            "matrix-free" => Ok(Self::MatrixFree),
+            other => Err(Error::input(format!(
+                "route (--route) must be auto, dense or matrix-free, got `{other}`"
+            ))),
+        }
+    }
+}
+
+/// Largest flop estimate ([`dense_certificate_flops`]) the automatic route certifies densely
+/// (≈ 10–20 s on the reference machine; n = 4,000, d = 5,000 linear: 4.7 s) \[pilot\].
+pub const DENSE_MAX_FLOPS: f64 = 5e11;
+
+/// Flops of the dense certificate: the Gram product n²·min(p, d + p/d) (the two-layer net's is
+/// structured, (XXᵀ)∘(A Aᵀ), so d + m per entry), then either a few Cholesky factorisations of
+/// K (2n³ for p ≥ n) or, when p < n and K is singular, Lawson–Hanson on the tall Jacobian
+/// (≈ n·p²).
+pub fn dense_certificate_flops(n: usize, p: usize, d: usize) -> f64 {
+    let (n, p, d) = (n as f64, p as f64, d.max(1) as f64);
+    let gram = n * n * p.min(d + p / d);
+    gram + if p < n { n * p * p } else { 2.0 * n * n * n }
+}
+
+/// Memory of the dense certificate: six n × n matrices (K, the block principal pivoting's K_FF
+/// and its factor, the rank test's factor, the Gram product's workspace) and three n × min(p, n)
+/// (the tall Lawson–Hanson route forms the Jacobian when p < n) \[pilot: the scaling bench's
+/// peak RSS stays below this estimate at every measured size\].
+pub fn dense_certificate_bytes(n: usize, p: usize) -> f64 {
+    let (n, p) = (n as f64, p as f64);
+    crate::budget::f64s(6.0 * n * n + 3.0 * n * p.min(n))
+}
+
+/// Memory of the matrix-free certificate: a dozen n- and p-vectors and the model's per-point
+/// intermediates, four n × (p/d) (the two-layer net's cached gates and product workspaces, p/d ≈
+/// m; one column for a linear model).
+pub fn matrix_free_bytes(n: usize, p: usize, d: usize) -> f64 {
+    let (n, p, d) = (n as f64, p as f64, d.max(1) as f64);
+    crate::budget::f64s(12.0 * (n + p) + 4.0 * n * (p / d).ceil())
+}
+
+/// A certificate request beyond the model and the data.
+#[derive(Clone, Debug)]
+pub struct CertifyRequest {
+    /// Also the box QP ε*(δ₀) (dense route only).
+    pub box_delta: Option<f64>,
+    /// The route.
+    pub route: Route,
+    /// Matrix-free options (iterations, gap).
+    pub matrix_free: crate::margin::matrix_free::Options,
+    /// The memory budget.
+    pub budget: crate::budget::Budget,
+}
+
+impl Default for CertifyRequest {
+    fn default() -> Self {
+        Self {
+            box_delta: None,
+            route: Route::Auto,
+            matrix_free: Default::default(),
+            budget: Default::default(),
+        }
+    }
+}
+
+/// The matrix-free certificate with the facts a reader needs beside it.
+#[derive(Clone, Debug, Serialize)]
+pub struct MatrixFreeReport {
+    /// The bracketed certificate.
+    #[serde(flatten)]
+    pub certificate: crate::margin::matrix_free::MatrixFreeCertificate,
+    /// The model's name.
+    pub model: String,
+    /// Points certified.
+    pub n: usize,
+}
+
+/// A certificate by either route.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "route", rename_all = "kebab-case")]
+pub enum CertifyOutcome {
+    /// Exact, from the Gram matrix.
+    Dense(CertifyReport),
+    /// Bracketed, from Jacobian-vector products.
+    MatrixFree(MatrixFreeReport),
+}
+
+/// Certifies by the requested route; `progress(iteration, upper, lower)` reports the matrix-free
+/// bracket as it narrows. The route's memory estimate is checked against the budget first.
+pub fn certify_with(
+    model: &dyn Model,
+    data: &Binary,
+    req: &CertifyRequest,
+    progress: crate::margin::matrix_free::Progress<'_>,
+) -> Result<CertifyOutcome> {
+    model.check_input(data.x())?;
+    let (n, p) = (data.n(), model.n_params());
+    let dense_bytes = dense_certificate_bytes(n, p);
+    let route = match req.route {
+        Route::Auto
+            if dense_certificate_flops(n, p, model.input_dim()) <= DENSE_MAX_FLOPS
+                && req.budget.fits(dense_bytes) =>
+        {
+            Route::Dense
+        }
+        Route::Auto => Route::MatrixFree,
+        r => r,
+    };
+    if route == Route::MatrixFree && req.box_delta.is_some() {
+        return Err(Error::input(
+            "--box-delta needs the dense route (the box QP is solved on the Gram matrix)",
+        ));
+    }
+    match route {
+        Route::Dense => {
+            req.budget.check(
+                &format!("the dense certificate of {n} points"),
+                dense_bytes,
+                "use --route matrix-free (or auto), or raise --max-memory",
+            )?;
+            Ok(CertifyOutcome::Dense(certify(model, data, req.box_delta)?))
+        }
+        _ => {
+            req.budget.check(
+                &format!("the matrix-free certificate of {n} points with {p} parameters"),
+                matrix_free_bytes(n, p, model.input_dim()),
+                "raise --max-memory",
+            )?;
+            let certificate =
+                crate::margin::matrix_free::certify(model, data, &req.matrix_free, progress)?;
+            Ok(CertifyOutcome::MatrixFree(MatrixFreeReport {
+                certificate,
+                model: model.name(),
+                n,
+            }))
+        }
+    }
+}
+
 /// Which multipliers the gradient-ascent step uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Multipliers {

@@ -18,6 +18,7 @@
 
 pub mod api;
 pub mod attack;
+pub mod budget;
 pub mod check;
 pub mod checks;
 pub mod data;

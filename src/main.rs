@@ -70,9 +70,24 @@ enum Command {
         /// Labels file (n values, each −1 or +1).
         #[arg(long)]
         labels: PathBuf,
-        /// Also report ε*(δ₀) from the box QP for this δ₀ ≥ 0.
-        #[arg(long)]
+        /// Also report ε*(δ₀) from the box QP for this δ₀ ≥ 0 (dense route).
+        #[arg(long, allow_negative_numbers = true)]
         box_delta: Option<f64>,
+        /// `dense`: exact, from the n × n Gram matrix; `matrix-free`: Jacobian-vector products
+        /// only, ε bracketed between an upper and a lower bound; `auto`: dense when its estimate
+        /// (about 5·10¹¹ flops at most, ≈ 10–20 s) and memory fit, else matrix-free.
+        #[arg(long, default_value = "auto", value_parser = ["auto", "dense", "matrix-free"])]
+        route: String,
+        /// Matrix-free: most iterations (each is two passes over the data).
+        #[arg(long, default_value_t = 2000, allow_negative_numbers = true)]
+        max_iters: i64,
+        /// Matrix-free: stop when (ε_upper − ε_lower)/ε_upper ≤ this.
+        #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
+        gap: f64,
+        /// Memory budget in GiB (default: half the physical memory); runs estimated above it
+        /// are refused before they allocate.
+        #[arg(long, allow_negative_numbers = true)]
+        max_memory: Option<f64>,
         /// JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -593,11 +608,33 @@ fn cmd_merge(files: &[PathBuf], o: &SweepOutput<'_>) -> Result<(), Failure> {
     emit_sweep(&records, o)
 }
 
+/// A spinner on stderr that appears only if the work is still running after two seconds (and
+/// only on a terminal), so quick commands print nothing extra.
+fn delayed_spinner(message: String) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::hidden());
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.set_message(message);
+    if std::io::stderr().is_terminal() {
+        let shown = bar.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs(2));
+            if !shown.is_finished() {
+                shown.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                shown.enable_steady_tick(std::time::Duration::from_millis(200));
+            }
+        });
+    }
+    bar
+}
+
 fn cmd_certify(
     model: &Path,
     data_path: &Path,
     labels: &Path,
-    box_delta: Option<f64>,
+    req: &dimple::api::CertifyRequest,
     json: bool,
 ) -> Result<(), Failure> {
     let model = match io::load(model)? {
@@ -605,10 +642,30 @@ fn cmd_certify(
         Loaded::Classifier(_) => return Err(Error::input("certify needs a scalar-output model (linear or two-layer); this file holds a multi-class MLP").into()),
     };
     let data = data::load::binary(data_path, labels)?;
-    let report = dimple::api::certify(model.as_ref(), &data, box_delta)?;
+    let bar = delayed_spinner(format!(
+        "certifying {} on {} points",
+        model.name(),
+        data.n()
+    ));
+    let outcome = dimple::api::certify_with(model.as_ref(), &data, req, &mut |it, up, lo| {
+        bar.set_message(format!(
+            "matrix-free certificate: iteration {it}, ε ∈ [{}, {}]",
+            report::fmt_num(lo),
+            report::fmt_num(up)
+        ))
+    });
+    bar.finish_and_clear();
+    let report = match outcome? {
+        dimple::api::CertifyOutcome::Dense(r) => r,
+        dimple::api::CertifyOutcome::MatrixFree(r) => {
+            print_matrix_free(&r, data.n(), json)?;
+            return Ok(());
+        }
+    };
     let (cert, loss_eps) = (&report.certificate, report.loss_implied_eps);
     if json {
         let mut v = serde_json::to_value(&report).map_err(|e| Error::input(e.to_string()))?;
+        v["route"] = serde_json::json!("dense");
         v["lambda"] = serde_json::json!(cert.lambda.as_slice());
         emit(&v.to_string());
     } else {
@@ -663,6 +720,15 @@ fn cmd_certify(
             }
         ));
         emit(&format!(
+            "  route                    dense (exact; {})",
+            match cert.method {
+                dimple::margin::multipliers::Method::ActiveSet => "active set",
+                dimple::margin::multipliers::Method::TallLawsonHanson =>
+                    "Lawson–Hanson on the tall Jacobian",
+                dimple::margin::multipliers::Method::InteriorPoint => "interior point",
+            }
+        ));
+        emit(&format!(
             "  solver                   {:?}{}",
             cert.status,
             if cert.polished {
@@ -682,6 +748,58 @@ fn cmd_certify(
             ));
         }
     }
+    Ok(())
+}
+
+fn print_matrix_free(
+    r: &dimple::api::MatrixFreeReport,
+    n: usize,
+    json: bool,
+) -> Result<(), Failure> {
+    let c = &r.certificate;
+    if json {
+        let mut v = serde_json::to_value(dimple::api::CertifyOutcome::MatrixFree(r.clone()))
+            .map_err(|e| Error::input(e.to_string()))?;
+        v["lambda"] = serde_json::json!(c.lambda.as_slice());
+        emit(&v.to_string());
+        return Ok(());
+    }
+    let f = report::fmt_num;
+    emit(&format!(
+        "KKT certificate of {} on {n} points (matrix-free: Jacobian-vector products, no Gram matrix)",
+        r.model
+    ));
+    emit(&format!("  homogeneity L            {}", c.homogeneity));
+    emit(&format!("  min margin (raw)         {}", f(c.q_min_raw)));
+    emit(&format!(
+        "  normalised by            q_min^(1/L) = {}",
+        f(c.scale)
+    ));
+    emit(&format!("  ‖θ̃‖                      {}", f(c.theta_norm)));
+    emit(&format!(
+        "  ε* bracket               [{}, {}]   (upper = ε of the λ reported; ε/‖θ̃‖ = {})",
+        f(c.eps_lower),
+        f(c.eps),
+        f(c.eps_rel)
+    ));
+    emit(&format!(
+        "  relative gap             {}   ({} after {} iterations, {} passes)",
+        f(c.gap_rel),
+        if c.converged {
+            "reached"
+        } else {
+            "NOT reached"
+        },
+        c.iterations,
+        c.passes
+    ));
+    emit(&format!(
+        "  δ = max λ(q − 1)         {}   (max λ|q − 1| = {})",
+        f(c.delta),
+        f(c.delta_abs)
+    ));
+    emit(&format!("  τ (feasibility slack)    {}", f(c.tau)));
+    emit(&format!("  support                  {} of {n}", c.support));
     Ok(())
 }
 
@@ -990,8 +1108,28 @@ fn main() -> ExitCode {
             data,
             labels,
             box_delta,
+            route,
+            max_iters,
+            gap,
+            max_memory,
             json,
-        } => cmd_certify(model, data, labels, *box_delta, *json),
+        } => (|| {
+            let req = dimple::api::CertifyRequest {
+                box_delta: *box_delta,
+                route: dimple::api::Route::parse(route)?,
+                matrix_free: dimple::margin::matrix_free::Options {
+                    max_iters: usize::try_from(*max_iters).map_err(|_| {
+                        Error::input(format!(
+                            "max_iters (--max-iters) must be at least 1, got {max_iters}"
+                        ))
+                    })?,
+                    gap: *gap,
+                    ..Default::default()
+                },
+                budget: dimple::budget::Budget::from_gib(*max_memory)?,
+            };
+            cmd_certify(model, data, labels, &req, *json)
+        })(),
         Command::Unlearn {
             model,
             data,

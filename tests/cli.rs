@@ -179,6 +179,77 @@ fn certify_prints_the_certificate_of_a_kkt_point() {
 }
 
 #[test]
+fn certify_routes_agree_and_bad_route_options_exit_2() {
+    let (model, x, y) = fixture("certify_routes");
+    let base = [
+        "certify",
+        "--model",
+        s(&model),
+        "--data",
+        s(&x),
+        "--labels",
+        s(&y),
+        "--json",
+    ];
+    let run = |extra: &[&str]| {
+        let args: Vec<&str> = base.iter().copied().chain(extra.iter().copied()).collect();
+        dimple(&args)
+    };
+    let (code, out, err) = run(&["--route", "dense"]);
+    assert_eq!(code, 0, "{err}");
+    let dense: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(dense["route"], "dense");
+    let (code, out, err) = run(&["--route", "matrix-free", "--max-iters", "2000"]);
+    assert_eq!(code, 0, "{err}");
+    let mf: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(mf["route"], "matrix-free");
+    // The exact ε* lies in the matrix-free bracket (an exact KKT point: both ≈ 0 relative).
+    let eps = dense["eps"].as_f64().expect("eps");
+    let (lo, up) = (
+        mf["eps_lower"].as_f64().expect("lower"),
+        mf["eps"].as_f64().expect("upper"),
+    );
+    assert!(lo <= eps + 1e-9 && eps <= up + 1e-9, "{lo} ≤ {eps} ≤ {up}");
+    // At ε* = 0 no relative gap closes (the lower bound is 0): the run says so.
+    assert!(!mf["converged"].as_bool().expect("converged"));
+    assert!(mf["eps_rel"].as_f64().expect("eps_rel") < 1e-3);
+    // Out-of-range options, the budget and an impossible combination: exit 2, named.
+    for (extra, fragment) in [
+        (&["--route", "matrix-free", "--gap", "0"][..], "--gap"),
+        (&["--route", "matrix-free", "--gap", "-1"][..], "--gap"),
+        (
+            &["--route", "matrix-free", "--max-iters", "0"][..],
+            "--max-iters",
+        ),
+        (
+            &["--route", "matrix-free", "--max-iters", "-5"][..],
+            "--max-iters",
+        ),
+        (&["--max-memory", "-1"][..], "--max-memory"),
+        (
+            &["--route", "dense", "--max-memory", "1e-9"][..],
+            "memory budget",
+        ),
+        (
+            &["--route", "matrix-free", "--box-delta", "0.1"][..],
+            "dense route",
+        ),
+        (&["--box-delta", "-1"][..], "box_delta"),
+    ] {
+        let (code, _, err) = run(extra);
+        assert_eq!(code, 2, "{extra:?}: {err}");
+        assert!(err.contains(fragment), "{extra:?}: {err}");
+    }
+    // auto falls back to matrix-free when the dense estimate does not fit.
+    let (code, out, err) = run(&["--max-memory", "0.0000001"]);
+    assert_eq!(
+        code, 2,
+        "even the matrix-free route needs its vectors: {out} {err}"
+    );
+    assert!(err.contains("matrix-free certificate"), "{err}");
+}
+
+#[test]
 fn malformed_files_are_clear_errors() {
     let (model, x, y) = fixture("certify_bad");
     let d = dir("certify_bad");

@@ -366,3 +366,30 @@ fn exact_svm_regressions_certify_with_delta_zero() {
         exact_svm_with_more_points_than_dimensions(seed, d + extra, d);
     }
 }
+
+proptest! {
+    #![proptest_config(config())]
+    /// The matrix-free certificate brackets the exact ε* at any iteration count: the upper bound
+    /// is the residual of a feasible λ, the lower bound a Frank–Wolfe gap over a set that holds
+    /// every minimiser.
+    #[test]
+    fn matrix_free_bounds_bracket_the_exact_residual(seed in 0u64..10_000, kind in 0usize..3, iters in 1usize..300) {
+        use dimple::margin::matrix_free::{certify as certify_mf, Options};
+        let (d, n) = (6, 12);
+        let model: Box<dyn Model> = match kind {
+            0 => Box::new(Linear::new(rng::gaussian_vector(&mut rng::seeded(seed, 2), d, 1.0))),
+            k => Box::new(two_layer(seed, d, 4, false, false, k == 2)),
+        };
+        let x = points(seed, n, d);
+        let out = model.forward(&x);
+        prop_assume!(out.iter().all(|v| v.abs() > 1e-3));
+        let data = Binary::new(x, out.map(f64::signum)).expect("valid");
+        let exact = certify(model.as_ref(), &data, &CertifyOptions::default()).expect("certificate");
+        let opts = Options { max_iters: iters, gap: 1e-9, check_every: 7 };
+        let mf = certify_mf(model.as_ref(), &data, &opts, &mut |_, _, _| {}).expect("matrix-free");
+        let tol = 1e-9 * exact.theta_norm;
+        prop_assert!(mf.eps_lower <= exact.eps + tol, "lower {} > ε* {}", mf.eps_lower, exact.eps);
+        prop_assert!(mf.eps >= exact.eps - tol, "upper {} < ε* {}", mf.eps, exact.eps);
+        prop_assert!(mf.lambda.iter().all(|&l| l >= 0.0));
+    }
+}

@@ -3,7 +3,8 @@
 //! hold for every input: 0 ≤ ε ≤ ‖θ̃‖ (λ = 0 is feasible), τ = 0 after normalisation up to
 //! rounding, λ ≥ 0, and Euler's identity b = L·q. A fourth kind of instance is an exact
 //! hard-margin SVM with more points than dimensions (the multipliers are not unique): its
-//! certificate must report ε and δ of the δ-minimising multipliers ≈ 0. A violation aborts.
+//! certificate must report ε and δ of the δ-minimising multipliers ≈ 0. The matrix-free route
+//! must bracket the exact ε* at any iteration count. A violation aborts.
 #![no_main]
 use dimple::data::Binary;
 use dimple::margin::certificate::{certify, CertifyOptions};
@@ -59,4 +60,11 @@ fuzz_target!(|bytes: &[u8]| {
     assert!(c.tau <= 1e-9, "τ = {} after normalisation", c.tau);
     assert!(c.lambda.iter().all(|&l| l >= 0.0), "negative multiplier");
     assert!(c.euler_gap <= 1e-9, "Euler gap {}", c.euler_gap);
+    // The matrix-free bracket holds the exact ε* at any iteration count.
+    let opts = dimple::margin::matrix_free::Options { max_iters: 1 + bytes[3] as usize % 40, gap: 1e-9, check_every: 3 };
+    if let Ok(mf) = dimple::margin::matrix_free::certify(model.as_ref(), &data, &opts, &mut |_, _, _| {}) {
+        let tol = 1e-9 * c.theta_norm + 1e-12;
+        assert!(mf.eps_lower <= c.eps + tol, "matrix-free lower bound {} > ε* {}", mf.eps_lower, c.eps);
+        assert!(mf.eps >= c.eps - tol, "matrix-free upper bound {} < ε* {}", mf.eps, c.eps);
+    }
 });

@@ -74,15 +74,30 @@ class Result:
         return f"Result({shown})"
 
 
-def certify(model: ModelLike, X: Any, y: Any, box_delta: Optional[float] = None) -> Result:
+def certify(
+    model: ModelLike,
+    X: Any,
+    y: Any,
+    box_delta: Optional[float] = None,
+    route: str = "auto",
+    max_iters: int = 2000,
+    gap: float = 1e-3,
+    max_memory: Optional[float] = None,
+) -> Result:
     """KKT certificate of a homogeneous model at the margin-normalised θ̃ = θ/q_min^{1/L}.
 
     Multipliers λ ≥ 0 minimise ε = ‖θ̃ − Σ λ_i y_i ∇_θ N(x_i; θ̃)‖ (units of θ; ``eps_rel`` =
     ε/‖θ̃‖ is unitless); ``delta`` = max λ_i(q_i − 1), ``tau`` = max(0, 1 − min q_i), ``lambda``
     the multipliers (array, one per point), ``margins`` q_i(θ̃). ``box_delta`` adds ε*(δ₀) of
     the box QP. X: points as rows (n × d); y: labels ±1.
+
+    ``route``: ``"dense"`` (exact, from the n × n Gram matrix), ``"matrix-free"`` (Jacobian-
+    vector products only; ``eps`` is an upper and ``eps_lower`` a lower bound on ε*, closed to
+    the relative ``gap`` within ``max_iters`` iterations if ``converged``) or ``"auto"``.
+    ``max_memory`` (GiB, default half the physical memory) refuses runs estimated above it.
+    The result's ``route`` says which ran.
     """
-    text, lam, margins = _native.certify(model, X, y, box_delta)
+    text, lam, margins = _native.certify(model, X, y, box_delta, route, max_iters, gap, max_memory)
     fields = json.loads(text)
     fields["lambda"] = lam
     fields["margins"] = margins

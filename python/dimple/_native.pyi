@@ -16,7 +16,14 @@ class CouldNotRun(RuntimeError):
     """A solver status other than Solved, or non-finite numbers along the way."""
 
 def certify(
-    model: ModelLike, x: Any, y: Any, box_delta: Optional[float] = None
+    model: ModelLike,
+    x: Any,
+    y: Any,
+    box_delta: Optional[float] = None,
+    route: str = "auto",
+    max_iters: int = 2000,
+    gap: float = 1e-3,
+    max_memory: Optional[float] = None,
 ) -> Tuple[str, F64, F64]: ...
 def unlearn(
     model: ModelLike,

@@ -234,25 +234,48 @@ fn json<T: serde::Serialize>(v: &T) -> PyResult<String> {
 /// A report as JSON text with two arrays beside it.
 type JsonAndTwo<'py> = (String, Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>);
 
-/// The KKT certificate: (report JSON, λ, margins).
+/// The KKT certificate: (report JSON with its `route`, λ, margins).
 #[pyfunction]
-#[pyo3(signature = (model, x, y, box_delta=None))]
+#[pyo3(signature = (model, x, y, box_delta=None, route="auto", max_iters=2000, gap=1e-3, max_memory=None))]
+#[allow(clippy::too_many_arguments)]
 fn certify<'py>(
     py: Python<'py>,
     model: &Bound<'py, PyAny>,
     x: &Bound<'py, PyAny>,
     y: &Bound<'py, PyAny>,
     box_delta: Option<f64>,
+    route: &str,
+    max_iters: i64,
+    gap: f64,
+    max_memory: Option<f64>,
 ) -> PyResult<JsonAndTwo<'py>> {
     let m = binary_model(model, "model")?;
     let data = binary(x, y)?;
-    let r = py
-        .detach(|| api::certify(m.as_ref(), &data, box_delta))
+    let req = api::CertifyRequest {
+        box_delta,
+        route: api::Route::parse(route).map_err(err)?,
+        matrix_free: dimple::margin::matrix_free::Options {
+            max_iters: usize::try_from(max_iters).map_err(|_| {
+                err(dimple::Error::input(format!(
+                    "max_iters must be at least 1, got {max_iters}"
+                )))
+            })?,
+            gap,
+            ..Default::default()
+        },
+        budget: dimple::budget::Budget::from_gib(max_memory).map_err(err)?,
+    };
+    let out = py
+        .detach(|| api::certify_with(m.as_ref(), &data, &req, &mut |_, _, _| {}))
         .map_err(err)?;
+    let (lambda, margins) = match &out {
+        api::CertifyOutcome::Dense(r) => (&r.certificate.lambda, &r.certificate.margins),
+        api::CertifyOutcome::MatrixFree(r) => (&r.certificate.lambda, &r.certificate.margins),
+    };
     Ok((
-        json(&r)?,
-        PyArray1::from_slice(py, r.certificate.lambda.as_slice()),
-        PyArray1::from_slice(py, r.certificate.margins.as_slice()),
+        json(&out)?,
+        PyArray1::from_slice(py, lambda.as_slice()),
+        PyArray1::from_slice(py, margins.as_slice()),
     ))
 }
 

@@ -91,6 +91,36 @@ def test_certify_equals_the_command_line(tmp_path):
     assert set(got.to_dict()) >= {"eps", "delta", "tau", "lambda", "support", "status"}
 
 
+def test_routes_bracket_and_agree_with_the_command_line(tmp_path):
+    model, X, y = separable()
+    # A non-KKT point (w perturbed), so that ε* > 0 and the relative gap can close.
+    w = model["w"] + 0.3 * np.random.default_rng(1).standard_normal(model["w"].shape)
+    keep = np.sign(X @ w) == y
+    X, y, noisy = X[keep], y[keep], {"w": w}
+    dense = dimple.certify(noisy, X, y, route="dense")
+    mf = dimple.certify(noisy, X, y, route="matrix-free", gap=1e-6, max_iters=100000)
+    assert dense["route"] == "dense" and mf["route"] == "matrix-free"
+    assert mf["converged"]
+    assert mf["eps_lower"] <= dense["eps"] * (1 + 1e-9) and dense["eps"] <= mf["eps"] * (1 + 1e-9)
+    assert mf["eps"] - mf["eps_lower"] <= 1e-6 * mf["eps"]
+    save_safetensors(tmp_path / "m.safetensors", noisy)
+    np.save(tmp_path / "x.npy", X)
+    np.save(tmp_path / "y.npy", y)
+    code, out, err = cli(
+        "certify", "--model", tmp_path / "m.safetensors", "--data", tmp_path / "x.npy",
+        "--labels", tmp_path / "y.npy", "--json", "--route", "matrix-free", "--gap", "1e-6",
+        "--max-iters", "100000",
+    )
+    assert code == 0, err
+    want = json.loads(out)
+    for key in ("eps", "eps_lower", "iterations", "converged", "delta"):
+        assert mf[key] == want[key], key
+    for bad in (dict(route="sparse"), dict(route="matrix-free", gap=0.0), dict(max_iters=-1),
+                dict(max_memory=-2.0), dict(route="dense", max_memory=1e-12)):
+        with pytest.raises(ValueError):
+            dimple.certify(noisy, X, y, **bad)
+
+
 def test_layouts_and_dtypes_do_not_change_the_result():
     model, X, y = separable()
     base = dimple.certify(model, X, y)

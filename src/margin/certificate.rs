@@ -16,7 +16,9 @@
 //! λ(θ) = c^{2−L}λ(θ̃) and ε(θ) = c·ε(θ̃).
 
 use super::min_delta;
-use super::multipliers::{box_qp, nnls_qp, SUPPORT_THRESHOLD};
+use super::multipliers::{
+    self, active_set, box_qp, nnls_qp_interior, Multipliers, SUPPORT_THRESHOLD,
+};
 use super::qp::QpStatus;
 use crate::data::Binary;
 use crate::error::{Error, Result};
@@ -65,6 +67,8 @@ pub struct Certificate {
     pub support: usize,
     /// Solver status.
     pub status: QpStatus,
+    /// The algorithm that produced the multipliers.
+    pub method: multipliers::Method,
     /// Whether the polished multipliers were accepted.
     pub polished: bool,
     /// Numerical rank of the Jacobian rows y_i∇_θN(x_i) (of K).
@@ -221,6 +225,28 @@ pub fn certify_unnormalised(
     certify_as_given(model, data, l, opts)
 }
 
+/// The multipliers by the fastest exact route: with fewer parameters than points (K singular),
+/// Lawson–Hanson on the tall Jacobian; otherwise the active set for positive-definite K; if the
+/// route taken does not certify its answer, the interior point with the polish.
+fn multipliers(model: &dyn Model, data: &Binary, sys: &KktSystem) -> Result<Multipliers> {
+    // rank K ≤ p < n: K is singular, and the positive-definite route would only fail slowly.
+    if model.n_params() >= data.n() {
+        if let Some(m) = active_set(&sys.k, &sys.b) {
+            return Ok(m);
+        }
+    } else {
+        // G = [g_i] (p × n), g_i = y_i ∇_θ N(x_i).
+        let mut g = model.jacobian(data.x()).transpose();
+        for (mut col, &yi) in g.column_iter_mut().zip(data.y().iter()) {
+            col *= yi;
+        }
+        if let Some(m) = multipliers::tall(&g, model.params(), &sys.k, &sys.b) {
+            return Ok(m);
+        }
+    }
+    nnls_qp_interior(&sys.k, &sys.b)
+}
+
 fn certify_as_given(
     model: &dyn Model,
     data: &Binary,
@@ -228,7 +254,7 @@ fn certify_as_given(
     opts: &CertifyOptions,
 ) -> Result<Certificate> {
     let sys = kkt_system(model, data);
-    let mult = nnls_qp(&sys.k, &sys.b)?;
+    let mult = multipliers(model, data, &sys)?;
     let theta_norm = model.params().norm();
     let choice = min_delta::choose(
         &sys.k,
@@ -274,6 +300,7 @@ fn certify_as_given(
         euler_gap,
         support,
         status: mult.status,
+        method: mult.method,
         polished: mult.polished,
         rank: choice.rank,
         unique: choice.unique,

@@ -10,8 +10,8 @@
 //! The exact (ε, δ) trade-off is the box QP ε*(δ₀) = min ‖θ − Σλ_i g_i‖ subject to
 //! 0 ≤ λ_i ≤ δ₀/(q_i − 1) where q_i > 1 (no upper bound where q_i ≤ 1).
 //!
-//! [`nnls_qp`] first tries the active-set route ([`active_set`]: the crossover from K⁻¹b, then
-//! Lawson–Hanson on the Cholesky factor), whose answer is accepted only if it satisfies the NNLS
+//! [`nnls_qp`] first tries the active-set route ([`active_set`]: block principal pivoting, then
+//! the crossover from K⁻¹b and Lawson–Hanson on the Cholesky factor), whose answer is accepted only if it satisfies the NNLS
 //! optimality conditions, and otherwise solves the QP with Clarabel ([`nnls_qp_interior`]).
 //! [`lawson_hanson`] on the tall matrix \[g_i\] (the `nnls` crate) is the independent cross-check.
 
@@ -21,6 +21,10 @@ use clarabel::algebra::CscMatrix;
 use nalgebra::{DMatrix, DVector};
 use serde::Serialize;
 
+/// Largest n for which the active-set route falls back to the crossover and Lawson–Hanson on the
+/// Cholesky factor when block principal pivoting does not settle.
+pub const ACTIVE_SET_FALLBACK_MAX: usize = 1500;
+
 /// Relative threshold below which a multiplier counts as zero.
 pub const SUPPORT_THRESHOLD: f64 = 1e-9;
 
@@ -29,8 +33,11 @@ pub const SUPPORT_THRESHOLD: f64 = 1e-9;
 pub enum Method {
     /// Clarabel's interior-point method, then the polish.
     InteriorPoint,
-    /// Lawson–Hanson active set (the `nnls` crate), then the polish.
+    /// Block principal pivoting, or the Lawson–Hanson crossover on the Cholesky factor.
     ActiveSet,
+    /// Lawson–Hanson on the tall Jacobian (the `nnls` crate) when K is singular and p < n, then
+    /// the polish.
+    TallLawsonHanson,
 }
 
 /// Multipliers from the QP, raw and (when the polish is accepted) polished.
@@ -46,7 +53,7 @@ pub struct Multipliers {
     pub polished: bool,
     /// Solver status (AlmostSolved is a warning).
     pub status: QpStatus,
-    /// Interior-point iterations.
+    /// Interior-point iterations, or the factorisations of block principal pivoting.
     pub iterations: u32,
 }
 
@@ -88,11 +95,28 @@ pub fn nnls_qp(k: &DMatrix<f64>, b: &DVector<f64>) -> Result<Multipliers> {
     }
 }
 
-/// The active-set route for positive-definite K: the crossover [`polish`] started from the
-/// unconstrained solution K⁻¹b (exact in one solve when every multiplier is positive); if that
-/// does not settle, Lawson–Hanson on the Cholesky factor (½λᵀKλ − bᵀλ = ½‖Lᵀλ − L⁻¹b‖² + const)
-/// followed by the polish. `None` when K is not positive definite or nothing is certified.
+/// The active-set route for positive-definite K: block principal pivoting
+/// ([`super::nnls_bpp`], a handful of blocked factorisations); if that does not settle, the
+/// crossover [`polish`] started from the unconstrained solution K⁻¹b and then Lawson–Hanson on the
+/// Cholesky factor (½λᵀKλ − bᵀλ = ½‖Lᵀλ − L⁻¹b‖² + const) followed by the polish, for
+/// n ≤ [`ACTIVE_SET_FALLBACK_MAX`]. `None` when K is not positive definite or nothing is
+/// certified.
 pub fn active_set(k: &DMatrix<f64>, b: &DVector<f64>) -> Option<Multipliers> {
+    if let Some(s) = super::nnls_bpp::solve(k, b) {
+        return Some(Multipliers {
+            method: Method::ActiveSet,
+            raw: s.lambda.clone(),
+            lambda: s.lambda,
+            polished: true,
+            status: QpStatus::Solved,
+            iterations: s.iterations as u32,
+        });
+    }
+    // The fallbacks below cost O(n) factorisations (the `nnls` crate's Lawson–Hanson
+    // refactorises at every step): affordable only for small n.
+    if b.len() > ACTIVE_SET_FALLBACK_MAX {
+        return None;
+    }
     let ch = k.clone().cholesky()?;
     let start = ch.solve(b).map(|v| v.max(0.0));
     let done = |raw: DVector<f64>, lambda| {
@@ -113,6 +137,27 @@ pub fn active_set(k: &DMatrix<f64>, b: &DVector<f64>) -> Option<Multipliers> {
     let raw = lawson_hanson(&l.transpose(), &rhs).ok()?;
     let lambda = polish(k, b, &raw)?;
     done(raw, lambda)
+}
+
+/// The route for a singular K with fewer parameters than points: Lawson–Hanson on the tall
+/// p × n matrix G = \[g_i\] (its passive set stays linearly independent, so rank deficiency costs
+/// nothing), then the polish. `None` if the polish does not certify the result.
+pub fn tall(
+    g: &DMatrix<f64>,
+    theta: &DVector<f64>,
+    k: &DMatrix<f64>,
+    b: &DVector<f64>,
+) -> Option<Multipliers> {
+    let raw = lawson_hanson(g, theta).ok()?;
+    let lambda = polish(k, b, &raw)?;
+    Some(Multipliers {
+        method: Method::TallLawsonHanson,
+        raw,
+        lambda,
+        polished: true,
+        status: QpStatus::Solved,
+        iterations: 0,
+    })
 }
 
 /// Solves min_{λ≥0} ½λᵀKλ − bᵀλ with Clarabel's interior point, then polishes the result.

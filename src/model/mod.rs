@@ -26,6 +26,29 @@ pub use two_layer::{OutputLayer, TwoLayer};
 use crate::error::{Error, Result};
 use nalgebra::{DMatrix, DVector};
 
+/// The Jacobian J of a model at fixed θ and inputs, as a linear operator.
+pub trait Linearized {
+    /// J u.
+    fn jvp(&self, u: &DVector<f64>) -> DVector<f64>;
+    /// Jᵀ c.
+    fn vjp(&self, c: &DVector<f64>) -> DVector<f64>;
+}
+
+/// The default [`Model::linearize`]: every product is a model call.
+struct ByCalls<'a, M: ?Sized> {
+    model: &'a M,
+    x: &'a DMatrix<f64>,
+}
+
+impl<M: Model + ?Sized> Linearized for ByCalls<'_, M> {
+    fn jvp(&self, u: &DVector<f64>) -> DVector<f64> {
+        self.model.jvp(self.x, u)
+    }
+    fn vjp(&self, c: &DVector<f64>) -> DVector<f64> {
+        self.model.vjp(self.x, c)
+    }
+}
+
 /// A scalar-output model with flat parameters.
 ///
 /// Batched methods assume `x.ncols() == self.input_dim()`; public entry points check this with
@@ -78,6 +101,12 @@ pub trait Model: Send + Sync {
             theta.axpy(-lr, &g, 1.0);
         }
         out
+    }
+    /// The Jacobian at θ on `x` as a linear operator, for many products at a fixed θ. Models
+    /// override this to cache what the products share (the two-layer net its activation
+    /// pattern, which halves the cost of each product).
+    fn linearize<'a>(&'a self, x: &'a DMatrix<f64>) -> Box<dyn Linearized + 'a> {
+        Box::new(ByCalls { model: self, x })
     }
     /// The Jacobian J ∈ R^{n×p}, row i = ∇_θ N(x_i).
     fn jacobian(&self, x: &DMatrix<f64>) -> DMatrix<f64>;

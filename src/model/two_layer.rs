@@ -15,7 +15,7 @@
 //!
 //! A training step costs two products of the shapes (n×d)·(d×m) and (d×n)·(n×m).
 
-use super::{Activation, Model};
+use super::{Activation, Linearized, Model};
 use crate::linalg::{gemm_slice, gram_rows, mul, MatRef, Op};
 use crate::rng::{self, Rng};
 use nalgebra::{DMatrix, DVector};
@@ -196,8 +196,20 @@ impl TwoLayer {
         p: &DMatrix<f64>,
         c: &DVector<f64>,
     ) -> DVector<f64> {
+        let s = self.trained_output().then(|| p.map(|z| self.act.value(z)));
+        self.vjp_gated(x, &self.gated_v(p), s.as_ref(), c)
+    }
+
+    /// Jᵀc from the gates A_v and (with a trained output layer) the activations S = σ(P).
+    fn vjp_gated(
+        &self,
+        x: &DMatrix<f64>,
+        av: &DMatrix<f64>,
+        s: Option<&DMatrix<f64>>,
+        c: &DVector<f64>,
+    ) -> DVector<f64> {
         let (d, m) = (self.d, self.m);
-        let mut dmat = self.gated_v(p);
+        let mut dmat = av.clone();
         for (i, mut row) in dmat.row_iter_mut().enumerate() {
             row *= c[i];
         }
@@ -218,13 +230,52 @@ impl TwoLayer {
                 g[d * m + j] = dmat.column(j).sum();
             }
         }
-        if self.trained_output() {
-            let s = p.map(|z| self.act.value(z));
+        if let Some(s) = s {
             let gv = s.tr_mul(c);
             let off = self.v_offset();
             g.rows_mut(off, m).copy_from(&gv);
         }
         g
+    }
+
+    /// Ju from the gates A_v and (with a trained output layer) the activations S = σ(P).
+    fn jvp_gated(
+        &self,
+        x: &DMatrix<f64>,
+        av: &DMatrix<f64>,
+        s: Option<&DMatrix<f64>>,
+        u: &DVector<f64>,
+    ) -> DVector<f64> {
+        let (d, m) = (self.d, self.m);
+        let mut z = mul(x, Op::N, MatRef::new(&u.as_slice()[..d * m], d, m), Op::N);
+        if self.bias {
+            for j in 0..m {
+                z.column_mut(j).add_scalar_mut(u[d * m + j]);
+            }
+        }
+        let mut out = DVector::from_fn(x.nrows(), |i, _| av.row(i).dot(&z.row(i)));
+        if let Some(s) = s {
+            out += s * u.rows(self.v_offset(), m);
+        }
+        out
+    }
+}
+
+/// The two-layer Jacobian at fixed θ with the gates (and activations) cached: each product is
+/// one matrix product with X instead of two.
+struct TwoLayerLinearized<'a> {
+    net: &'a TwoLayer,
+    x: &'a DMatrix<f64>,
+    av: DMatrix<f64>,
+    s: Option<DMatrix<f64>>,
+}
+
+impl Linearized for TwoLayerLinearized<'_> {
+    fn jvp(&self, u: &DVector<f64>) -> DVector<f64> {
+        self.net.jvp_gated(self.x, &self.av, self.s.as_ref(), u)
+    }
+    fn vjp(&self, c: &DVector<f64>) -> DVector<f64> {
+        self.net.vjp_gated(self.x, &self.av, self.s.as_ref(), c)
     }
 }
 
@@ -260,21 +311,16 @@ impl Model for TwoLayer {
         p.map(|z| self.act.value(z)) * v
     }
     fn jvp(&self, x: &DMatrix<f64>, u: &DVector<f64>) -> DVector<f64> {
-        let (d, m) = (self.d, self.m);
+        self.linearize(x).jvp(u)
+    }
+    fn linearize<'a>(&'a self, x: &'a DMatrix<f64>) -> Box<dyn Linearized + 'a> {
         let p = self.preact(x);
-        let av = self.gated_v(&p);
-        let mut z = mul(x, Op::N, MatRef::new(&u.as_slice()[..d * m], d, m), Op::N);
-        if self.bias {
-            for j in 0..m {
-                z.column_mut(j).add_scalar_mut(u[d * m + j]);
-            }
-        }
-        let mut out = DVector::from_fn(x.nrows(), |i, _| av.row(i).dot(&z.row(i)));
-        if self.trained_output() {
-            let s = p.map(|z| self.act.value(z));
-            out += s * u.rows(self.v_offset(), m);
-        }
-        out
+        Box::new(TwoLayerLinearized {
+            net: self,
+            x,
+            av: self.gated_v(&p),
+            s: self.trained_output().then(|| p.map(|z| self.act.value(z))),
+        })
     }
     fn vjp(&self, x: &DMatrix<f64>, c: &DVector<f64>) -> DVector<f64> {
         self.vjp_from_preact(x, &self.preact(x), c)

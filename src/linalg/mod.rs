@@ -7,8 +7,11 @@
 //! asserts this).
 //!
 //! Also here: the symmetric Gram product `A Aᵀ` computed on the upper block triangle only,
-//! Cholesky solves, thin QR, and the largest eigenvalue of a symmetric matrix.
+//! a blocked Cholesky factorisation ([`Cholesky`]) and its solves, thin QR, and the largest eigenvalue of a symmetric matrix.
 
+mod cholesky;
+
+pub use cholesky::Cholesky;
 use nalgebra::{DMatrix, DVector};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -292,8 +295,7 @@ pub fn orthonormalize(g: &DMatrix<f64>) -> DMatrix<f64> {
 
 /// Solves `K x = b` for symmetric positive-definite `K`; `None` if the factorisation fails.
 pub fn cholesky_solve(k: &DMatrix<f64>, b: &DVector<f64>) -> Option<DVector<f64>> {
-    let ch = k.clone().cholesky()?;
-    let x = ch.solve(b);
+    let x = Cholesky::new(k)?.solve(b);
     x.iter().all(|v| v.is_finite()).then_some(x)
 }
 

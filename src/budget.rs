@@ -68,10 +68,21 @@ impl Budget {
             return Ok(());
         }
         Err(Error::input(format!(
-            "{what} needs about {:.1} GiB, above the memory budget of {:.1} GiB (--max-memory); {hint}",
-            bytes / GIB,
-            self.bytes / GIB
+            "{what} needs about {}, above the memory budget of {} (--max-memory); {hint}",
+            human(bytes),
+            human(self.bytes)
         )))
+    }
+}
+
+/// Bytes in GiB, MiB or KiB, whichever reads best.
+pub fn human(bytes: f64) -> String {
+    if bytes >= GIB {
+        format!("{:.1} GiB", bytes / GIB)
+    } else if bytes >= GIB / 1024.0 {
+        format!("{:.1} MiB", bytes * 1024.0 / GIB)
+    } else {
+        format!("{:.1} KiB", bytes * 1024.0 * 1024.0 / GIB)
     }
 }
 
@@ -104,6 +115,8 @@ mod tests {
             assert!(Budget::from_gib(Some(bad)).is_err());
         }
         assert!(physical_memory() > 0);
+        assert_eq!(human(3.0 * 1024.0 * 1024.0), "3.0 MiB");
+        assert_eq!(human(512.0), "0.5 KiB");
         assert!(Budget::default().bytes() > 0.0);
     }
 }

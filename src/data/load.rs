@@ -12,15 +12,7 @@ fn is_npy(path: &Path) -> bool {
 /// A 2-D data matrix (n × d). A 1-D `.npy` is refused: data must be one sample per row.
 pub fn matrix(path: &Path) -> Result<DMatrix<f64>> {
     if is_npy(path) {
-        let a = npy::read(path)?;
-        if a.shape.len() != 2 {
-            return Err(Error::format(
-                path,
-                format!("expected a 2-D array (n × d), got shape {:?}", a.shape),
-            ));
-        }
-        let (n, d) = (a.shape[0], a.shape[1]);
-        Ok(DMatrix::from_row_slice(n, d, &a.data))
+        npy::read_matrix(path)
     } else {
         csv::read(path)
     }

@@ -19,7 +19,7 @@ pub struct NdArray {
     pub data: Vec<f64>,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 enum Dtype {
     F8,
     F4,
@@ -60,8 +60,30 @@ impl Dtype {
     }
 }
 
-/// Parses `.npy` bytes; `path` is only used in error messages.
-pub fn parse(bytes: &[u8], path: &Path) -> Result<NdArray> {
+/// The parsed header of a `.npy` file.
+#[derive(Clone, Debug)]
+struct Header {
+    dtype: Dtype,
+    descr: String,
+    fortran: bool,
+    shape: Vec<usize>,
+    /// Offset of the payload.
+    data_start: usize,
+    /// Number of elements.
+    count: usize,
+}
+
+impl Header {
+    fn payload_bytes(&self) -> usize {
+        self.count * self.dtype.size()
+    }
+}
+
+/// Longest header accepted (numpy writes at most a few hundred bytes; 1 MiB of header is hostile).
+const MAX_HEADER: usize = 1 << 20;
+
+/// Parses the header from the first bytes of a file (at least the header's length of them).
+fn parse_header(bytes: &[u8], path: &Path) -> Result<Header> {
     let bad = |msg: &str| Error::format(path, msg.to_string());
     if bytes.len() < 10 || &bytes[..6] != MAGIC {
         return Err(bad("not a .npy file (missing \\x93NUMPY magic)"));
@@ -80,6 +102,11 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<NdArray> {
         }
         v => return Err(bad(&format!("unsupported .npy format version {v}"))),
     };
+    if hlen > MAX_HEADER {
+        return Err(bad(&format!(
+            "header of {hlen} bytes (at most {MAX_HEADER})"
+        )));
+    }
     let end = start
         .checked_add(hlen)
         .filter(|&e| e <= bytes.len())
@@ -103,28 +130,50 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<NdArray> {
     let count = shape
         .iter()
         .try_fold(1usize, |a, &s| a.checked_mul(s))
+        .filter(|c| c.checked_mul(dtype.size()).is_some())
         .ok_or_else(|| bad("shape overflows"))?;
-    let payload = &bytes[end..];
-    let need = count
-        .checked_mul(dtype.size())
-        .ok_or_else(|| bad("shape overflows"))?;
-    if payload.len() != need {
-        return Err(bad(&format!(
-            "payload has {} bytes but shape {:?} of {descr} needs {need}",
-            payload.len(),
-            shape
-        )));
+    Ok(Header {
+        dtype,
+        descr: descr.to_string(),
+        fortran,
+        shape,
+        data_start: end,
+        count,
+    })
+}
+
+fn payload_mismatch(h: &Header, have: u64, path: &Path) -> Error {
+    Error::format(
+        path,
+        format!(
+            "payload has {have} bytes but shape {:?} of {} needs {}",
+            h.shape,
+            h.descr,
+            h.payload_bytes()
+        ),
+    )
+}
+
+/// Parses `.npy` bytes; `path` is only used in error messages.
+pub fn parse(bytes: &[u8], path: &Path) -> Result<NdArray> {
+    let h = parse_header(bytes, path)?;
+    let payload = &bytes[h.data_start..];
+    if payload.len() != h.payload_bytes() {
+        return Err(payload_mismatch(&h, payload.len() as u64, path));
     }
     let raw: Vec<f64> = payload
-        .chunks_exact(dtype.size())
-        .map(|c| dtype.read(c))
+        .chunks_exact(h.dtype.size())
+        .map(|c| h.dtype.read(c))
         .collect();
-    let data = if fortran && shape.len() > 1 {
-        fortran_to_c(&raw, &shape)
+    let data = if h.fortran && h.shape.len() > 1 {
+        fortran_to_c(&raw, &h.shape)
     } else {
         raw
     };
-    Ok(NdArray { shape, data })
+    Ok(NdArray {
+        shape: h.shape,
+        data,
+    })
 }
 
 /// Reads a `.npy` file.
@@ -134,6 +183,79 @@ pub fn read(path: &Path) -> Result<NdArray> {
         source,
     })?;
     parse(&bytes, path)
+}
+
+/// Reads a 2-D `.npy` file straight into a column-major n × d matrix, streaming the payload in
+/// 1 MiB chunks: the only full-size allocation is the matrix itself (the whole-file route holds
+/// the bytes, the converted values and the transposed copy at once). The file's length is
+/// checked against the header before anything is allocated, and a NaN or infinite entry is
+/// refused by its row and column.
+pub fn read_matrix(path: &Path) -> Result<nalgebra::DMatrix<f64>> {
+    use std::io::Read;
+    let io_err = |source| Error::Io {
+        path: path.into(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(io_err)?;
+    let len = file.metadata().map_err(io_err)?.len();
+    let mut head = Vec::new();
+    (&mut file)
+        .take(12 + MAX_HEADER as u64)
+        .read_to_end(&mut head)
+        .map_err(io_err)?;
+    let h = parse_header(&head, path)?;
+    if h.shape.len() != 2 {
+        return Err(Error::format(
+            path,
+            format!("expected a 2-D array (n × d), got shape {:?}", h.shape),
+        ));
+    }
+    let have = len.saturating_sub(h.data_start as u64);
+    if have != h.payload_bytes() as u64 {
+        return Err(payload_mismatch(&h, have, path));
+    }
+    let (n, d) = (h.shape[0], h.shape[1]);
+    let mut m = nalgebra::DMatrix::<f64>::zeros(n, d);
+    let buf = m.as_mut_slice();
+    let size = h.dtype.size();
+    // The bytes already read past the header, then the rest of the file.
+    let mut pending: Vec<u8> = head[h.data_start..].to_vec();
+    let mut k = 0usize;
+    let mut chunk = vec![0u8; 1 << 20];
+    loop {
+        let whole = pending.len() / size * size;
+        for c in pending[..whole].chunks_exact(size) {
+            let v = h.dtype.read(c);
+            // Element k in file order: C order is row-major, Fortran order column-major.
+            let (i, j) = if h.fortran {
+                (k % n.max(1), k / n.max(1))
+            } else {
+                (k / d.max(1), k % d.max(1))
+            };
+            if !v.is_finite() {
+                return Err(Error::format(
+                    path,
+                    format!(
+                        "row {}, column {} is {v} (data must be finite)",
+                        i + 1,
+                        j + 1
+                    ),
+                ));
+            }
+            buf[i + j * n] = v;
+            k += 1;
+        }
+        pending.drain(..whole);
+        let got = file.read(&mut chunk).map_err(io_err)?;
+        if got == 0 {
+            break;
+        }
+        pending.extend_from_slice(&chunk[..got]);
+    }
+    if k != h.count {
+        return Err(payload_mismatch(&h, (k * size) as u64, path));
+    }
+    Ok(m)
 }
 
 /// Serialises an f64 array as `.npy` (version 1.0, C order).
@@ -247,5 +369,47 @@ mod tests {
             assert!(parse(&bytes[..cut], Path::new("t")).is_err(), "cut {cut}");
         }
         assert!(parse(b"hello world, not npy", Path::new("t")).is_err());
+    }
+
+    #[test]
+    fn streamed_matrix_equals_the_whole_file_route_in_both_orders() {
+        let dir = std::env::temp_dir().join(format!("dimple-npy-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // 300 × 500 f64 = 1.2 MB: more than one 1 MiB chunk, with an element split across two.
+        let (n, d) = (300, 500);
+        let data: Vec<f64> = (0..n * d).map(|k| (k as f64 * 0.37).sin()).collect();
+        let bytes = to_bytes(&[n, d], &data);
+        let c_path = dir.join("c.npy");
+        std::fs::write(&c_path, &bytes).unwrap();
+        let m = read_matrix(&c_path).unwrap();
+        assert_eq!(m, nalgebra::DMatrix::from_row_slice(n, d, &data));
+        // The same values in Fortran order: the payload is the column-major buffer.
+        let mut fb = to_bytes(&[n, d], m.as_slice());
+        let p = fb.windows(5).position(|w| w == b"False").unwrap();
+        fb.splice(p..p + 5, b"True ".iter().cloned());
+        let f_path = dir.join("f.npy");
+        std::fs::write(&f_path, &fb).unwrap();
+        assert_eq!(read_matrix(&f_path).unwrap(), m);
+        // Truncated, padded, non-finite (named by row and column, 1-based), 1-D.
+        std::fs::write(&f_path, &bytes[..bytes.len() - 4]).unwrap();
+        assert!(read_matrix(&f_path)
+            .unwrap_err()
+            .to_string()
+            .contains("payload"));
+        let mut padded = bytes.clone();
+        padded.extend_from_slice(&[0; 8]);
+        std::fs::write(&f_path, &padded).unwrap();
+        assert!(read_matrix(&f_path).is_err());
+        let mut with_nan = data.clone();
+        with_nan[2 * d + 6] = f64::NAN;
+        std::fs::write(&f_path, to_bytes(&[n, d], &with_nan)).unwrap();
+        let e = read_matrix(&f_path).unwrap_err().to_string();
+        assert!(e.contains("row 3, column 7"), "{e}");
+        std::fs::write(&f_path, to_bytes(&[4], &[1.0, 2.0, 3.0, 4.0])).unwrap();
+        assert!(read_matrix(&f_path)
+            .unwrap_err()
+            .to_string()
+            .contains("2-D"));
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

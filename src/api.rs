@@ -566,3 +566,46 @@ pub fn explain(
     models.extend(surrogates.iter().map(|m| m as &dyn Classifier));
     explain_images(&models, x, y, patches)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: f64 = 1024.0 * 1024.0;
+
+    #[test]
+    fn memory_estimates_cover_the_measured_peaks() {
+        // Peak RSS of `cargo bench --bench certify_scaling` (whole process, data included):
+        // linear d = 5,000 dense at n = 4,000: 524 MiB; two-layer (m = 256, d = 784) dense at
+        // n = 8,000: 1,566 MiB; matrix-free at n = 20,000: 223 MiB, of which the data are 120.
+        let dense_linear = dense_certificate_bytes(4000, 5000);
+        assert!(
+            dense_linear >= 524.0 * MIB - 8.0 * 4000.0 * 5000.0,
+            "{dense_linear}"
+        );
+        assert!(dense_linear <= 4.0 * 524.0 * MIB, "{dense_linear}");
+        let dense_two_layer = dense_certificate_bytes(8000, 784 * 256);
+        assert!(
+            dense_two_layer >= 1566.0 * MIB - 8.0 * 8000.0 * 784.0,
+            "{dense_two_layer}"
+        );
+        assert!(dense_two_layer <= 4.0 * 1566.0 * MIB, "{dense_two_layer}");
+        let mf = matrix_free_bytes(20_000, 784 * 256, 784);
+        assert!(
+            mf >= (223.0 - 120.0) * MIB && mf <= 4.0 * 223.0 * MIB,
+            "{mf}"
+        );
+        // The tall route's Jacobian enters only when p < n.
+        assert!(dense_certificate_bytes(1000, 10) < dense_certificate_bytes(1000, 5000));
+    }
+
+    #[test]
+    fn auto_route_follows_the_flop_estimate() {
+        // n = 4,000, d = 5,000 linear (measured 4.6 s) is dense; n = 8,000 with p = 5,000 < n
+        // (K singular, the tall route ≈ n·p²) and the two-layer net at n = 20,000 are not.
+        assert!(dense_certificate_flops(4000, 5000, 5000) <= DENSE_MAX_FLOPS);
+        assert!(dense_certificate_flops(8000, 5000, 5000) > DENSE_MAX_FLOPS);
+        assert!(dense_certificate_flops(20_000, 784 * 256, 784) > DENSE_MAX_FLOPS);
+        assert!(dense_certificate_flops(4000, 784 * 256, 784) <= DENSE_MAX_FLOPS);
+    }
+}

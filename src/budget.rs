@@ -15,8 +15,12 @@ pub const FALLBACK_PHYSICAL_BYTES: u64 = 8 << 30;
 
 /// Physical memory in bytes.
 pub fn physical_memory() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
+    physical_memory_from(std::fs::read_to_string("/proc/meminfo").ok().as_deref())
+}
+
+/// `MemTotal` of a /proc/meminfo text, or [`FALLBACK_PHYSICAL_BYTES`] without one.
+fn physical_memory_from(meminfo: Option<&str>) -> u64 {
+    meminfo
         .and_then(|s| {
             s.lines()
                 .find_map(|l| l.strip_prefix("MemTotal:"))
@@ -115,8 +119,14 @@ mod tests {
             assert!(Budget::from_gib(Some(bad)).is_err());
         }
         assert!(physical_memory() > 0);
+        let text = "MemTotal:       25165824 kB\nMemFree:         1024 kB\n";
+        assert_eq!(physical_memory_from(Some(text)), 24 << 30);
+        assert_eq!(physical_memory_from(None), 8 << 30);
+        assert_eq!(physical_memory_from(Some("MemTotal: lots")), 8 << 30);
         assert_eq!(human(3.0 * 1024.0 * 1024.0), "3.0 MiB");
         assert_eq!(human(512.0), "0.5 KiB");
         assert!(Budget::default().bytes() > 0.0);
+        assert_eq!(Budget::from_gib(Some(2.0)).unwrap().bytes(), 2.0 * GIB);
+        assert!(b.fits(GIB) && !b.fits(1.01 * GIB));
     }
 }

@@ -35,15 +35,26 @@ fn gather(v: &DVector<f64>, idx: &[usize]) -> DVector<f64> {
     DVector::from_iterator(idx.len(), idx.iter().map(|&i| v[i]))
 }
 
+/// Full exchanges allowed without progress before the single-index backup rule.
+pub const FULL_EXCHANGES: usize = 3;
+
 /// Solves the problem of the module documentation; `None` if it does not settle.
 pub fn solve(k: &DMatrix<f64>, b: &DVector<f64>) -> Option<Bpp> {
+    solve_with(k, b, FULL_EXCHANGES)
+}
+
+/// [`solve`] with `full_exchanges` block exchanges allowed without progress; 0 gives Murty's
+/// single principal pivoting (one index, the largest infeasible, per iteration).
+pub fn solve_with(k: &DMatrix<f64>, b: &DVector<f64>, full_exchanges: usize) -> Option<Bpp> {
     let n = b.len();
     if n == 0 || k.shape() != (n, n) {
         return None;
     }
     let kmax = (0..n).map(|i| k[(i, i)]).fold(0.0, f64::max);
     let mut free = vec![true; n];
-    let (mut best, mut backup) = (n + 1, 3usize);
+    // The smallest infeasible set seen so far (none yet) and the full exchanges left before
+    // the single-index backup rule.
+    let (mut best, mut backup) = (usize::MAX, full_exchanges);
     for it in 1..=MAX_ITERS {
         let f: Vec<usize> = (0..n).filter(|&i| free[i]).collect();
         let mut lambda = DVector::zeros(n);
@@ -82,9 +93,9 @@ pub fn solve(k: &DMatrix<f64>, b: &DVector<f64>) -> Option<Bpp> {
                 iterations: it,
             });
         }
-        let exchange: Vec<usize> = if infeasible.len() < best {
+        let exchange: Vec<usize> = if full_exchanges > 0 && infeasible.len() < best {
             best = infeasible.len();
-            backup = 3;
+            backup = full_exchanges;
             infeasible
         } else if backup > 0 {
             backup -= 1;
@@ -131,6 +142,64 @@ mod tests {
         let s = solve(&k, &b).unwrap();
         assert_eq!(s.iterations, 1);
         assert!((&k * &s.lambda - &b).amax() <= 1e-15);
+    }
+
+    #[test]
+    fn the_answer_scales_with_the_problem() {
+        // (sK, tb) has the solution (t/s)λ: the tolerances are relative, so the same partition
+        // is found at every scale, and the result is optimal at that scale.
+        let mut r = rng::seeded(5, 0);
+        let g = rng::gaussian_matrix(&mut r, 50, 30, 1.0);
+        let theta = rng::gaussian_vector(&mut r, 50, 1.0);
+        let (k, b) = (g.transpose() * &g, g.transpose() * &theta);
+        let base = solve(&k, &b).expect("settles").lambda;
+        for s in [1e-6, 1.0, 1e6] {
+            for t in [1e-6, 1.0, 1e6] {
+                let (ks, bs) = (&k * s, &b * t);
+                let l = solve(&ks, &bs).expect("settles").lambda;
+                let want = &base * (t / s);
+                let diff = (&l - &want).amax() / want.amax();
+                assert!(diff <= 1e-9, "s = {s}, t = {t}: λ differs by {diff:e}");
+                let o = optimality(&ks, &bs, &l);
+                assert!(
+                    o.min_gradient >= -1e-9 * bs.amax(),
+                    "s = {s}, t = {t}: {o:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn block_exchanges_beat_single_pivoting_to_the_same_answer() {
+        let mut r = rng::seeded(7, 0);
+        let g = rng::gaussian_matrix(&mut r, 120, 80, 1.0);
+        let theta = rng::gaussian_vector(&mut r, 120, 1.0);
+        let (k, b) = (g.transpose() * &g, g.transpose() * &theta);
+        let block = solve(&k, &b).expect("settles");
+        let murty = solve_with(&k, &b, 0).expect("settles");
+        let diff = (&block.lambda - &murty.lambda).amax() / murty.lambda.amax();
+        assert!(diff <= 1e-9, "{diff:e}");
+        // Murty's rule moves one index per factorisation; the block rule several.
+        let moved = block.lambda.iter().filter(|&&v| v == 0.0).count();
+        assert!(
+            murty.iterations >= moved.min(super::MAX_ITERS),
+            "{} < {moved}",
+            murty.iterations
+        );
+        assert!(
+            block.iterations * 4 <= murty.iterations,
+            "{} vs {}",
+            block.iterations,
+            murty.iterations
+        );
+    }
+
+    #[test]
+    fn empty_or_mismatched_input_is_refused() {
+        assert!(solve(&DMatrix::zeros(0, 0), &DVector::zeros(0)).is_none());
+        assert!(solve(&DMatrix::identity(3, 3), &DVector::from_element(2, 1.0)).is_none());
+        assert!(solve(&DMatrix::identity(3, 2), &DVector::from_element(3, 1.0)).is_none());
+        assert!(solve(&DMatrix::identity(2, 2), &DVector::from_element(2, 1.0)).is_some());
     }
 
     #[test]

@@ -371,6 +371,91 @@ mod tests {
         assert!(parse(b"hello world, not npy", Path::new("t")).is_err());
     }
 
+    /// A version-`major` file with the given dtype and raw little-endian payload.
+    fn with_dtype(major: u8, descr: &str, shape: &str, payload: &[u8]) -> Vec<u8> {
+        let header =
+            format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}\n");
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(&[major, 0]);
+        if major == 1 {
+            out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        } else {
+            out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        }
+        out.extend_from_slice(header.as_bytes());
+        out.extend_from_slice(payload);
+        out
+    }
+
+    #[test]
+    fn written_payloads_start_on_a_64_byte_boundary() {
+        // The format's requirement: magic + version + length + header is a multiple of 64.
+        for shape in [
+            vec![0],
+            vec![3],
+            vec![2, 3],
+            vec![1_234, 67],
+            vec![1, 2, 3, 4, 5, 6, 7],
+        ] {
+            let count: usize = shape.iter().product();
+            let bytes = to_bytes(&shape, &vec![1.5; count]);
+            let h = parse_header(&bytes, Path::new("t")).unwrap();
+            assert_eq!(h.data_start % 64, 0, "{shape:?}");
+            assert_eq!(bytes[h.data_start - 1], b'\n', "{shape:?}");
+            assert_eq!(bytes.len(), h.data_start + 8 * count);
+        }
+    }
+
+    #[test]
+    fn every_supported_dtype_and_header_version_reads() {
+        let t = Path::new("t");
+        let i4: Vec<u8> = [-3i32, 7].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let i8: Vec<u8> = [-3i64, 7].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let f4: Vec<u8> = [-3.0f32, 7.5]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        let f8: Vec<u8> = [-3.0f64, 7.5]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        let cases: Vec<(&str, Vec<u8>, Vec<f64>)> = vec![
+            ("<i4", i4, vec![-3.0, 7.0]),
+            ("<i8", i8, vec![-3.0, 7.0]),
+            ("<f4", f4, vec![-3.0, 7.5]),
+            ("<f8", f8, vec![-3.0, 7.5]),
+            ("|i1", vec![253, 7], vec![-3.0, 7.0]),
+            ("|u1", vec![253, 7], vec![253.0, 7.0]),
+        ];
+        for (descr, payload, want) in cases {
+            for major in [1, 2, 3] {
+                let a = parse(&with_dtype(major, descr, "(2,)", &payload), t)
+                    .unwrap_or_else(|e| panic!("{descr} v{major}: {e}"));
+                assert_eq!(a.data, want, "{descr} v{major}");
+            }
+        }
+        // A version-2 file cut inside its 4-byte header length, an absurd header length, an
+        // unknown version and dtype.
+        let v2 = with_dtype(2, "<f8", "(2,)", &[0; 16]);
+        assert!(parse(&v2[..11], t)
+            .unwrap_err()
+            .to_string()
+            .contains("truncated"));
+        let mut huge = v2.clone();
+        huge[8..12].copy_from_slice(&(MAX_HEADER as u32 + 1).to_le_bytes());
+        assert!(parse(&huge, t)
+            .unwrap_err()
+            .to_string()
+            .contains("header of"));
+        let mut v9 = v2.clone();
+        v9[6] = 9;
+        assert!(parse(&v9, t).unwrap_err().to_string().contains("version 9"));
+        assert!(parse(&with_dtype(1, ">f8", "(2,)", &[0; 16]), t)
+            .unwrap_err()
+            .to_string()
+            .contains("unsupported dtype"));
+    }
+
     #[test]
     fn streamed_matrix_equals_the_whole_file_route_in_both_orders() {
         let dir = std::env::temp_dir().join(format!("dimple-npy-{}", std::process::id()));

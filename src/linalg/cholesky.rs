@@ -79,14 +79,6 @@ impl Cholesky {
             x[j] = s / col[j];
         }
     }
-
-    /// The smallest squared pivot min_j L_jj².
-    pub fn min_pivot(&self) -> f64 {
-        self.l
-            .diagonal()
-            .iter()
-            .fold(f64::INFINITY, |m, v| m.min(v * v))
-    }
 }
 
 fn factor_diagonal_block(a: &mut DMatrix<f64>, k0: usize, kb: usize) -> Option<()> {
@@ -196,5 +188,9 @@ mod tests {
         let mut k = spd(150, 2);
         k[(140, 3)] = f64::NAN;
         assert!(Cholesky::new(&k).is_none());
+        // An exactly zero pivot (a singular matrix whose elimination is exact) is refused too.
+        let ones = DMatrix::from_element(2, 2, 1.0);
+        assert!(Cholesky::new(&ones).is_none());
+        assert!(Cholesky::new(&DMatrix::zeros(1, 1)).is_none());
     }
 }

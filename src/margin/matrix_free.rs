@@ -361,6 +361,14 @@ mod tests {
                 exact.eps
             );
             assert!((mf.eps - exact.eps) <= 1e-6 * mf.eps, "seed {seed}");
+            // The same normalisation: margins, τ = 0 and the scale agree with the dense route.
+            let dq = (&mf.margins - &exact.margins).amax();
+            assert!(
+                dq <= 1e-12 * exact.margins.amax(),
+                "seed {seed}: margins differ by {dq:e}"
+            );
+            assert!(mf.tau <= 1e-12 && (mf.scale - exact.scale).abs() <= 1e-12 * exact.scale);
+            assert!((mf.q_min_raw - exact.q_min_raw).abs() <= 1e-12 * exact.q_min_raw);
         }
     }
 

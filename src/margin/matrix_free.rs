@@ -348,6 +348,16 @@ mod tests {
             };
             let mf = certify(&model, &data, &opts, &mut |_, _, _| {}).unwrap();
             assert!(mf.converged, "seed {seed}: gap {}", mf.gap_rel);
+            // Speed is part of the contract: the counts measured when this was written (1680,
+            // 370, 270, 440 iterations) with a factor-2 allowance. Dropping the momentum, the
+            // warm start or the restart, or a wrong step size, fails here long before it
+            // breaks the bracket.
+            let measured = [1680, 370, 270, 440][seed as usize];
+            assert!(
+                mf.iterations <= 2 * measured,
+                "seed {seed}: {} iterations",
+                mf.iterations
+            );
             assert!(
                 mf.eps_lower <= exact.eps * (1.0 + 1e-12) + 1e-14,
                 "seed {seed}: lower {} > ε* {}",

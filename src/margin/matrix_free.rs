@@ -379,6 +379,27 @@ mod tests {
             );
             assert!(mf.tau <= 1e-12 && (mf.scale - exact.scale).abs() <= 1e-12 * exact.scale);
             assert!((mf.q_min_raw - exact.q_min_raw).abs() <= 1e-12 * exact.q_min_raw);
+            // The reported δ, support, Σλ, ε_rel and gap are those of the reported λ.
+            let (l, q) = (&mf.lambda, &mf.margins);
+            let delta = (0..l.len())
+                .map(|i| l[i] * (q[i] - 1.0))
+                .fold(f64::NEG_INFINITY, f64::max);
+            let delta_abs = (0..l.len())
+                .map(|i| l[i] * (q[i] - 1.0).abs())
+                .fold(0.0, f64::max);
+            assert_eq!((mf.delta, mf.delta_abs), (delta, delta_abs), "seed {seed}");
+            let support = l.iter().filter(|&&v| v > 1e-9 * l.max()).count();
+            assert!(
+                support > 0 && mf.support == support,
+                "seed {seed}: {} vs {support}",
+                mf.support
+            );
+            assert!((mf.lambda_sum - l.sum()).abs() <= 1e-12 * l.sum());
+            assert!((mf.eps_rel - mf.eps / mf.theta_norm).abs() <= 1e-15 * mf.eps_rel.max(1.0));
+            assert!((mf.gap_rel - (mf.eps - mf.eps_lower) / mf.eps).abs() <= 1e-15);
+            assert!(
+                mf.lambda_sum_bound.is_finite() && mf.lambda_sum_bound >= l.sum() * (1.0 - 1e-6)
+            );
         }
     }
 

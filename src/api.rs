@@ -166,7 +166,7 @@ pub fn certify_with(
     req: &CertifyRequest,
     progress: crate::margin::matrix_free::Progress<'_>,
 ) -> Result<CertifyOutcome> {
-    model.check_input(data.x())?;
+    // Both routes validate the model against the data themselves.
     let (n, p) = (data.n(), model.n_params());
     let dense_bytes = dense_certificate_bytes(n, p);
     let route = match req.route {

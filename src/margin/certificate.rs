@@ -131,7 +131,8 @@ pub fn evaluate(model: &dyn Model, data: &Binary, lambda: &DVector<f64>) -> (f64
     (eps, delta, delta_abs, (1.0 - q.min()).max(0.0))
 }
 
-fn slackness(lambda: &DVector<f64>, q: &DVector<f64>) -> (f64, f64) {
+/// (δ, δ_abs) = (max_i λ_i(q_i − 1), max_i λ_i|q_i − 1|).
+pub(crate) fn slackness(lambda: &DVector<f64>, q: &DVector<f64>) -> (f64, f64) {
     let mut delta = f64::NEG_INFINITY;
     let mut delta_abs: f64 = 0.0;
     for i in 0..q.len() {
@@ -141,7 +142,8 @@ fn slackness(lambda: &DVector<f64>, q: &DVector<f64>) -> (f64, f64) {
     (delta, delta_abs)
 }
 
-fn homogeneity(model: &dyn Model) -> Result<u32> {
+/// The homogeneity degree L, or the assumption error naming the model.
+pub(crate) fn homogeneity(model: &dyn Model) -> Result<u32> {
     model.homogeneity().ok_or_else(|| {
         Error::assumption(
             "homogeneous model",
@@ -175,7 +177,8 @@ pub fn certify(model: &dyn Model, data: &Binary, opts: &CertifyOptions) -> Resul
     Ok(c)
 }
 
-fn positive_min(q: &DVector<f64>) -> Result<f64> {
+/// min_i q_i, or the assumption error naming the point whose margin is not positive.
+pub(crate) fn positive_min(q: &DVector<f64>) -> Result<f64> {
     let q_min = q.min();
     if !(q_min > 0.0) {
         let i = q.imin();

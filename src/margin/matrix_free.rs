@@ -25,6 +25,7 @@
 //! certificate reports both bounds and whether the gap was reached, so it is honest at any
 //! iteration count. δ, τ and the support are those of the λ attaining the upper bound.
 
+use super::certificate::{homogeneity, positive_min, slackness};
 use crate::data::Binary;
 use crate::error::{Error, Result};
 use crate::loss::MarginLoss;
@@ -147,23 +148,9 @@ pub fn certify(
         )));
     }
     model.check_input(data.x())?;
-    let l = model.homogeneity().ok_or_else(|| {
-        Error::assumption(
-            "homogeneous model",
-            format!("{} is not positively homogeneous", model.name()),
-        )
-    })?;
+    let l = homogeneity(model)?;
     let q_raw = model.forward(data.x()).component_mul(data.y());
-    let q_min = q_raw.min();
-    if !(q_min > 0.0) {
-        return Err(Error::assumption(
-            "positive margins",
-            format!(
-                "point {} has margin y·N(x) = {q_min:.6e} ≤ 0; θ cannot be normalised to q_min = 1",
-                q_raw.imin()
-            ),
-        ));
-    }
+    let q_min = positive_min(&q_raw)?;
     let scale = q_min.powf(1.0 / l as f64);
     let mut normalised = model.boxed_clone();
     normalised.set_params(&(model.params() / scale))?;
@@ -288,11 +275,7 @@ pub fn certify(
     }
     let lower = lower.min(eps);
     let theta_norm = theta.norm();
-    let (mut delta, mut delta_abs) = (f64::NEG_INFINITY, 0.0_f64);
-    for i in 0..n {
-        delta = delta.max(lambda[i] * (q[i] - 1.0));
-        delta_abs = delta_abs.max(lambda[i] * (q[i] - 1.0).abs());
-    }
+    let (delta, delta_abs) = slackness(&lambda, &q);
     let max_l = lambda.max();
     Ok(MatrixFreeCertificate {
         homogeneity: l,

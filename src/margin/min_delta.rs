@@ -20,7 +20,7 @@
 //! residual" — and its δ is smaller; otherwise λ* stands \[derived; kkt.md §3 defines ε and δ,
 //! the choice of the δ-minimising representative is this suite's\].
 
-use super::multipliers::{optimality, polish};
+use super::multipliers::{gradient_tol, max_diag, optimality, polish};
 use super::nnls_gram::lawson_hanson_gram;
 use crate::error::{Error, Result};
 use good_lp::{constraint, microlp, variable, variables, Expression, Solution, SolverModel};
@@ -50,7 +50,7 @@ pub const INVERSE_ITERATIONS: usize = 8;
 /// step, and anything else falls to the pivoted count \[derived\].
 pub fn numerical_rank(k: &DMatrix<f64>) -> usize {
     let n = k.nrows();
-    let max_diag = (0..n).map(|i| k[(i, i)]).fold(0.0, f64::max);
+    let max_diag = max_diag(k);
     if n > 0 && max_diag > 0.0 && lambda_min_upper_bound(k) > 10.0 * RANK_TOL * max_diag {
         return n;
     }
@@ -85,7 +85,7 @@ pub fn pivoted_rank(k: &DMatrix<f64>) -> usize {
     if n == 0 {
         return 0;
     }
-    let max_diag = (0..n).map(|i| k[(i, i)]).fold(0.0, f64::max);
+    let max_diag = max_diag(k);
     if !(max_diag > 0.0) {
         return 0;
     }
@@ -139,11 +139,7 @@ pub struct Choice {
 }
 
 fn delta_of(lambda: &DVector<f64>, q: &DVector<f64>) -> f64 {
-    lambda
-        .iter()
-        .zip(q.iter())
-        .map(|(l, qi)| l * (qi - 1.0))
-        .fold(f64::NEG_INFINITY, f64::max)
+    super::certificate::slackness(lambda, q).0
 }
 
 /// Chooses, among the λ ≥ 0 with the residual of `lambda`, one of smallest δ. `eps_of`
@@ -176,10 +172,8 @@ pub fn choose(
     let eps0 = eps_of(lambda);
     let acceptable = |c: &DVector<f64>| {
         let opt = optimality(k, b, c);
-        let kmax = (0..n).map(|i| k[(i, i)]).fold(0.0, f64::max);
-        let gtol = 1e-9 * b.amax().max(kmax * c.max().max(0.0));
         opt.min_lambda >= 0.0
-            && opt.min_gradient >= -gtol
+            && opt.min_gradient >= -gradient_tol(k, b, c)
             && eps_of(c) <= eps0 + RESIDUAL_TOL * theta_norm
             && delta_of(c, q) < delta0
     };

@@ -25,6 +25,20 @@ use serde::Serialize;
 /// Cholesky factor when block principal pivoting does not settle.
 pub const ACTIVE_SET_FALLBACK_MAX: usize = 1500;
 
+/// The largest diagonal entry of K (0 for an empty K).
+pub fn max_diag(k: &DMatrix<f64>) -> f64 {
+    (0..k.nrows()).map(|i| k[(i, i)]).fold(0.0, f64::max)
+}
+
+/// The tolerance on the NNLS gradient Kλ − b shared by every route that certifies multipliers:
+/// 1e−9 relative to the larger of ‖b‖∞ and max diag K·‖λ‖∞ (the scales of the two terms).
+pub fn gradient_tol(k: &DMatrix<f64>, b: &DVector<f64>, lambda: &DVector<f64>) -> f64 {
+    1e-9 * b
+        .amax()
+        .max(max_diag(k) * lambda.amax())
+        .max(f64::MIN_POSITIVE)
+}
+
 /// Relative threshold below which a multiplier counts as zero.
 pub const SUPPORT_THRESHOLD: f64 = 1e-9;
 
@@ -205,7 +219,6 @@ pub fn polish(k: &DMatrix<f64>, b: &DVector<f64>, raw: &DVector<f64>) -> Option<
     } else {
         Vec::new()
     };
-    let kmax = (0..n).map(|i| k[(i, i)]).fold(0.0, f64::max);
     for _ in 0..(2 * n + 2) {
         let mut lambda = DVector::zeros(n);
         if !support.is_empty() {
@@ -231,10 +244,7 @@ pub fn polish(k: &DMatrix<f64>, b: &DVector<f64>, raw: &DVector<f64>) -> Option<
             }
         }
         let grad = k * &lambda - b;
-        let tol = 1e-9
-            * b.amax()
-                .max(kmax * lambda.max().max(0.0))
-                .max(f64::MIN_POSITIVE);
+        let tol = gradient_tol(k, b, &lambda);
         let worst = (0..n)
             .filter(|i| !support.contains(i))
             .min_by(|&i, &j| grad[i].total_cmp(&grad[j]));
@@ -255,11 +265,7 @@ fn gram_fallback(k: &DMatrix<f64>, b: &DVector<f64>) -> Option<DVector<f64>> {
     let n = b.len();
     let lambda = super::nnls_gram::lawson_hanson_gram(k, b, &(0..n).collect::<Vec<_>>());
     let opt = optimality(k, b, &lambda);
-    let kmax = (0..n).map(|i| k[(i, i)]).fold(0.0, f64::max);
-    let tol = 1e-9
-        * b.amax()
-            .max(kmax * lambda.max().max(0.0))
-            .max(f64::MIN_POSITIVE);
+    let tol = gradient_tol(k, b, &lambda);
     (opt.min_lambda >= 0.0
         && opt.min_gradient >= -tol
         && opt.max_complementarity <= tol * lambda.amax())
@@ -379,8 +385,7 @@ pub fn polish_box(
     }
     let feasible = (0..n).all(|i| lambda[i] >= 0.0 && upper[i].is_none_or(|u| lambda[i] <= u));
     let grad = k * &lambda - b;
-    let kmax = (0..n).map(|i| k[(i, i)]).fold(0.0, f64::max);
-    let gtol = 1e-9 * b.amax().max(kmax * lambda.amax()).max(f64::MIN_POSITIVE);
+    let gtol = gradient_tol(k, b, &lambda);
     let kkt = (0..n).all(|i| {
         let lo = lambda[i] <= 0.0;
         let hi = upper[i].is_some_and(|u| lambda[i] >= u);

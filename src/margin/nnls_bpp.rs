@@ -16,6 +16,7 @@
 //! to the tolerance of [`super::multipliers::polish`]; otherwise (K not numerically positive
 //! definite, the iteration cap reached) `None`, and the caller falls back to the interior point.
 
+use super::multipliers::gradient_tol;
 use crate::linalg::{mul_vec, Cholesky, Op};
 use nalgebra::{DMatrix, DVector};
 
@@ -31,7 +32,8 @@ pub struct Bpp {
     pub iterations: usize,
 }
 
-fn gather(v: &DVector<f64>, idx: &[usize]) -> DVector<f64> {
+/// The entries of `v` at `idx`, in order.
+pub(crate) fn gather(v: &DVector<f64>, idx: &[usize]) -> DVector<f64> {
     DVector::from_iterator(idx.len(), idx.iter().map(|&i| v[i]))
 }
 
@@ -50,7 +52,6 @@ pub fn solve_with(k: &DMatrix<f64>, b: &DVector<f64>, full_exchanges: usize) -> 
     if n == 0 || k.shape() != (n, n) {
         return None;
     }
-    let kmax = (0..n).map(|i| k[(i, i)]).fold(0.0, f64::max);
     let mut free = vec![true; n];
     // The smallest infeasible set seen so far (none yet) and the full exchanges left before
     // the single-index backup rule.
@@ -76,7 +77,7 @@ pub fn solve_with(k: &DMatrix<f64>, b: &DVector<f64>, full_exchanges: usize) -> 
         } else {
             mul_vec(&kf, Op::N, &lf) - b
         };
-        let tol = 1e-9 * b.amax().max(kmax * lambda.amax()).max(f64::MIN_POSITIVE);
+        let tol = gradient_tol(k, b, &lambda);
         let infeasible: Vec<usize> = (0..n)
             .filter(|&i| {
                 if free[i] {

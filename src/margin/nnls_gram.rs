@@ -22,6 +22,7 @@
 //! The caller verifies the result against the NNLS optimality conditions
 //! ([`super::multipliers::optimality`]); this routine only proposes.
 
+use super::nnls_bpp::gather;
 use nalgebra::{DMatrix, DVector};
 
 /// Relative Schur complement below which a column counts as dependent on the passive set.
@@ -32,15 +33,13 @@ fn sub_solve(k: &DMatrix<f64>, p: &[usize], rhs: &DVector<f64>) -> Option<DVecto
     crate::linalg::cholesky_solve(&kp, rhs)
 }
 
-fn gather(v: &DVector<f64>, p: &[usize]) -> DVector<f64> {
-    DVector::from_iterator(p.len(), p.iter().map(|&i| v[i]))
-}
-
 /// The minimiser described in the module documentation (λ zero outside `allowed`).
 pub fn lawson_hanson_gram(k: &DMatrix<f64>, b: &DVector<f64>, allowed: &[usize]) -> DVector<f64> {
     let n = b.len();
-    let kmax = (0..n).map(|i| k[(i, i)]).fold(0.0, f64::max);
-    let tol = 1e-12 * b.amax().max(kmax).max(f64::MIN_POSITIVE);
+    let tol = 1e-12
+        * b.amax()
+            .max(super::multipliers::max_diag(k))
+            .max(f64::MIN_POSITIVE);
     let mut lambda = DVector::zeros(n);
     let mut passive: Vec<usize> = Vec::new();
     let mut set_aside: Vec<usize> = Vec::new();

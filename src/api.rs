@@ -4,6 +4,7 @@
 //! Python call on the same input give the same numbers and the same errors.
 
 use crate::attack::{autoattack, malt, AutoAttackConfig, MaltConfig, Norm, PipelineReport, Stage};
+use crate::budget::Budget;
 use crate::data::Binary;
 use crate::error::{Error, Result};
 use crate::explain::images::{explain_images, Patches};
@@ -309,7 +310,13 @@ pub fn unlearn(
         )));
     }
     crate::unlearn::validate_forget(req.forget, data.n())?;
+    crate::limits::at_most("steps (--steps)", req.steps, crate::limits::MAX_STEPS)?;
     if let Some(init) = req.init {
+        crate::limits::check_flops(
+            "retraining from the initialisation",
+            6.0 * req.steps as f64 * data.n() as f64 * model.n_params() as f64,
+            "lower --steps",
+        )?;
         if init.n_params() != model.n_params() || init.name() != model.name() {
             return Err(Error::shape(format!(
                 "the initialisation ({}, {} parameters) is not the model's ({}, {} parameters)",
@@ -608,4 +615,142 @@ mod tests {
         assert!(dense_certificate_flops(20_000, 784 * 256, 784) > DENSE_MAX_FLOPS);
         assert!(dense_certificate_flops(4000, 784 * 256, 784) <= DENSE_MAX_FLOPS);
     }
+}
+
+/// The instance `dimple unlearn` generates without a user model: V1 (a two-layer net with fixed
+/// output weights ±1/√m) trained by GD on `n` points on the sphere in R^d (arXiv:2510.14844's
+/// setting; the same instances as the `unlearn.twolayer.*` checks).
+#[derive(Clone, Debug, PartialEq)]
+pub struct GeneratedSpec {
+    /// Points.
+    pub n: usize,
+    /// Dimension.
+    pub d: usize,
+    /// Width (even: half the output weights +1/√m, half −1/√m).
+    pub m: usize,
+    /// GD steps.
+    pub steps: usize,
+    /// Seed of the data, the initialisation and the training.
+    pub seed: u64,
+}
+
+impl Default for GeneratedSpec {
+    fn default() -> Self {
+        Self {
+            n: 6,
+            d: 1000,
+            m: 8,
+            steps: 2000,
+            seed: 0,
+        }
+    }
+}
+
+impl GeneratedSpec {
+    /// The defaults with `name=value` overrides (n, d, m, steps, seed), each checked: unknown
+    /// names, non-integers, values outside the assumptions, and runs above the caps or the
+    /// memory budget are refused.
+    pub fn from_overrides(overrides: &[(String, f64)], budget: &Budget) -> Result<Self> {
+        let mut s = Self::default();
+        for (k, v) in overrides {
+            let int = |cap: f64| -> Result<f64> {
+                if !(v.is_finite() && *v >= 0.0 && v.fract() == 0.0 && *v <= cap) {
+                    return Err(Error::input(format!(
+                        "--set {k} = {v} must be an integer in 0..={cap}"
+                    )));
+                }
+                Ok(*v)
+            };
+            match k.as_str() {
+                "n" => s.n = int(1e6)? as usize,
+                "d" => s.d = int(1e9)? as usize,
+                "m" => s.m = int(1e6)? as usize,
+                "steps" => s.steps = int(crate::limits::MAX_STEPS as f64)? as usize,
+                "seed" => s.seed = int(crate::limits::MAX_SEED as f64)? as u64,
+                other => {
+                    return Err(Error::input(format!(
+                    "unknown parameter `{other}` of the generated instance (n, d, m, steps, seed)"
+                )))
+                }
+            }
+        }
+        if s.m < 2 || s.m % 2 != 0 {
+            return Err(Error::assumption(
+                "even width",
+                format!("m = {} must be even and ≥ 2 (v_j = ±1/√m)", s.m),
+            ));
+        }
+        if s.n < 2 || s.d < 1 {
+            return Err(Error::assumption(
+                "sizes",
+                format!("need n ≥ 2 and d ≥ 1; got n = {}, d = {}", s.n, s.d),
+            ));
+        }
+        let (n, d, m) = (s.n as f64, s.d as f64, s.m as f64);
+        // Data, weights, and the certificate's Jacobian n × md (four copies alive at most).
+        budget.check(
+            &format!(
+                "the generated instance (n = {}, d = {}, m = {})",
+                s.n, s.d, s.m
+            ),
+            32.0 * (n * d + m * d + n * m * d),
+            "lower n, d or m, or raise --max-memory",
+        )?;
+        crate::limits::check_flops(
+            "training the generated instance",
+            6.0 * s.steps as f64 * n * m * d,
+            "lower steps, n, d or m",
+        )?;
+        Ok(s)
+    }
+
+    /// Trains the instance: the model at the KKT scale, its data, its initialisation and the
+    /// learning rate it was trained with.
+    pub fn generate(&self) -> Result<GeneratedInstance> {
+        let t = crate::checks::unlearn::instances::trained_v1(
+            self.seed, self.n, self.d, self.m, self.steps,
+        )?;
+        Ok(GeneratedInstance {
+            model: Box::new(t.net),
+            data: t.data,
+            init: Box::new(t.init),
+            lr: t.lr,
+        })
+    }
+}
+
+/// A generated unlearning instance.
+pub struct GeneratedInstance {
+    /// The trained model (at the KKT scale).
+    pub model: Box<dyn Model>,
+    /// Its training data.
+    pub data: Binary,
+    /// The initialisation it was trained from.
+    pub init: Box<dyn Model>,
+    /// The learning rate it was trained with.
+    pub lr: f64,
+}
+
+/// Figure 1 of arXiv:2510.14844: ε_rel on the retained set of θ̃ − c·Σ_{r∈F} λ_r y_r ∇N(x_r)
+/// for c = 0, 0.05, …, 2 (41 points), from the unlearning outcome `u` on `data`.
+pub fn step_sweep(u: &Unlearned, data: &Binary) -> Result<Vec<(f64, f64)>> {
+    (0..=40)
+        .map(|k| {
+            let c = k as f64 / 20.0;
+            let m = crate::unlearn::ga_step(
+                u.original.as_ref(),
+                data,
+                &u.report.before.lambda,
+                &u.report.forget,
+                c,
+            )?;
+            let e = crate::margin::certificate::certify_unnormalised(
+                m.as_ref(),
+                &u.retained,
+                &Default::default(),
+            )?
+            .eps;
+            Ok((c, e / m.params().norm()))
+        })
+        .collect()
 }

@@ -10,12 +10,15 @@ use crate::error::{Error, Result};
 
 const GIB: f64 = (1u64 << 30) as f64;
 
-/// Fallback physical memory when /proc/meminfo is unavailable.
+/// Fallback physical memory when /proc/meminfo is unavailable (a budget of 4 GiB).
 pub const FALLBACK_PHYSICAL_BYTES: u64 = 8 << 30;
 
-/// Physical memory in bytes.
+/// Physical memory in bytes (read once per process).
 pub fn physical_memory() -> u64 {
-    physical_memory_from(std::fs::read_to_string("/proc/meminfo").ok().as_deref())
+    static BYTES: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *BYTES.get_or_init(|| {
+        physical_memory_from(std::fs::read_to_string("/proc/meminfo").ok().as_deref())
+    })
 }
 
 /// `MemTotal` of a /proc/meminfo text, or [`FALLBACK_PHYSICAL_BYTES`] without one.

@@ -233,6 +233,17 @@ pub struct Theory {
     /// Pilot numbers and remarks.
     #[serde(default)]
     pub notes: String,
+    /// What a run costs, as formulas of the parameters.
+    pub resources: Resources,
+}
+
+/// A run's cost as formulas of its parameters ([`crate::formula`]), evaluated before it starts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resources {
+    /// Peak memory in bytes (the dominant arrays alive at once, counted in f64s × 8; an
+    /// estimate of order, not a measurement). A run above the budget is refused.
+    pub memory: String,
 }
 
 macro_rules! theory_files {
@@ -329,8 +340,86 @@ impl Theory {
                 "default and test scales must set the same parameters".into()
             ));
         }
+        for name in crate::formula::names(&t.resources.memory) {
+            if !t.params.default.contains_key(&name) {
+                return Err(bad(format!(
+                    "resources.memory names `{name}`, which is not a parameter"
+                )));
+            }
+        }
+        for scale in [&t.params.default, &t.params.test] {
+            let bytes =
+                crate::formula::eval(&t.resources.memory, scale).map_err(|e| bad(e.to_string()))?;
+            if !(bytes.is_finite() && bytes > 0.0) {
+                return Err(bad(format!(
+                    "resources.memory is {bytes} bytes at a shipped scale"
+                )));
+            }
+        }
         t.validate_contract().map_err(bad)?;
         Ok(t)
+    }
+
+    /// Integer parameters (declared `integer` or `even`): the sizes and counts the caps of
+    /// [`crate::limits`] apply to.
+    pub fn integer_params(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for c in &self.constraints {
+            if (c.integer || c.even) && !out.contains(&c.param.as_str()) {
+                out.push(&c.param);
+            }
+        }
+        out
+    }
+
+    /// Refuses `params` whose run would be too long or too large: a seed above 2⁵³, an
+    /// integer parameter above [`crate::limits::CHECK_SCALE_FACTOR`] times its documented value,
+    /// the product of those growth ratios above [`crate::limits::CHECK_WORK_FACTOR`], or a memory
+    /// estimate (`resources.memory`) above `budget`. Messages name the parameter and the cap.
+    pub fn check_resources(
+        &self,
+        params: &BTreeMap<String, f64>,
+        budget: &crate::budget::Budget,
+    ) -> Result<()> {
+        use crate::limits;
+        let mut growth = 1.0;
+        for name in self.integer_params() {
+            let v = params.get(name).copied().unwrap_or(0.0);
+            if name == "seed" || name.ends_with("_seed") {
+                if v > limits::MAX_SEED as f64 {
+                    return Err(Error::input(format!(
+                        "{name} = {v} is above the largest seed, 2^53 = {}",
+                        limits::MAX_SEED
+                    )));
+                }
+                continue;
+            }
+            let documented = self.params.default[name]
+                .max(self.params.test[name])
+                .max(1.0);
+            let cap = limits::CHECK_SCALE_FACTOR * documented;
+            if v > cap {
+                return Err(Error::input(format!(
+                    "{name} = {v} is above its cap {cap} ({}× the documented value {documented}; \
+                     a run may grow each parameter at most that much)",
+                    limits::CHECK_SCALE_FACTOR
+                )));
+            }
+            growth *= (v / documented).max(1.0);
+        }
+        if growth > limits::CHECK_WORK_FACTOR {
+            return Err(Error::input(format!(
+                "the parameters together are {growth:.3e}× the documented run (the product of each \
+                 integer parameter's growth), above the cap of {:.0e}; grow fewer of them at once",
+                limits::CHECK_WORK_FACTOR
+            )));
+        }
+        let bytes = crate::formula::eval(&self.resources.memory, params)?;
+        budget.check(
+            &format!("check {} with these parameters", self.id),
+            bytes,
+            "lower the sizes, or raise --max-memory",
+        )
     }
 
     /// The measurement contract is well formed: unique keys, every stat with its alternative

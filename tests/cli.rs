@@ -487,7 +487,18 @@ fn sweep_shards_merge_into_the_full_grid() {
     // A missing shard is reported, not hidden.
     let (code, _, err) = dimple(&["merge", a.to_str().unwrap()]);
     assert_eq!(code, 0);
-    assert!(err.contains("missing") && err.contains("[1]"), "{err}");
+    assert!(
+        err.contains("1 of 3 grid point(s) missing") && err.ends_with(": 1\n"),
+        "{err}"
+    );
+    // A shard killed at its time limit keeps the records it finished (one per line, written as
+    // each point ends): its first line alone still merges, with the rest reported missing.
+    let first = std::fs::read_to_string(&b).unwrap();
+    let partial = d.join("partial.jsonl");
+    std::fs::write(&partial, first.lines().next().unwrap().to_string() + "\n").unwrap();
+    let (code, _, err) = dimple(&["merge", a.to_str().unwrap(), partial.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("missing"), "{err}");
     // The same sweep run whole gives the same records as the shards.
     let (_, whole, _) = dimple(&common);
     let (_, merged, _) = dimple(&["merge", "--json", a.to_str().unwrap(), b.to_str().unwrap()]);

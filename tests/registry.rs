@@ -167,3 +167,37 @@ fn malformed_contracts_are_refused() {
     let unknown = text.replacen("key = \"fd.x\"", "key = \"fd.x\"\nbogus = 1", 1);
     assert!(theory::Theory::parse("kkt.euler", &unknown).is_err());
 }
+
+#[test]
+fn shipped_scales_fit_the_resource_caps_and_growth_beyond_them_is_refused() {
+    let budget = dimple::budget::Budget::default();
+    for t in theory::all().expect("theories") {
+        for scale in [&t.params.default, &t.params.test] {
+            t.check_resources(scale, &budget)
+                .unwrap_or_else(|e| panic!("{}: a shipped scale is refused: {e}", t.id));
+        }
+        // Each integer size or count, alone, 101× its documented value: refused by name.
+        for name in t.integer_params() {
+            if name == "seed" || name.ends_with("_seed") {
+                continue;
+            }
+            let mut p = t.params.default.clone();
+            let documented = t.params.default[name].max(t.params.test[name]).max(1.0);
+            p.insert(name.to_string(), 101.0 * documented);
+            let e = t
+                .check_resources(&p, &budget)
+                .expect_err("101× must be refused")
+                .to_string();
+            assert!(e.contains(&format!("{name} = ")), "{}: {e}", t.id);
+        }
+        // The memory estimate grows with the sizes: a budget below the default estimate refuses.
+        let bytes = dimple::formula::eval(&t.resources.memory, &t.params.default).expect("formula");
+        let tight = dimple::budget::Budget::from_gib(Some(bytes / 2.0 / (1u64 << 30) as f64))
+            .expect("budget");
+        let e = t
+            .check_resources(&t.params.default, &tight)
+            .expect_err("half the estimate must be refused")
+            .to_string();
+        assert!(e.contains("above the memory budget"), "{}: {e}", t.id);
+    }
+}

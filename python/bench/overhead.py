@@ -2,7 +2,8 @@
 
 For each case, the median wall time of `dimple.certify` from Python against the median time of the
 library's certify on the same, already converted inputs (`dimple._native.time_certify`, which runs
-inside Rust with the GIL released). Run: python python/bench/overhead.py
+inside Rust with the GIL released), and the time of the conversion alone
+(`dimple._native.time_conversion`). Run: python python/bench/overhead.py
 """
 
 import time
@@ -35,7 +36,10 @@ def main():
         ("linear, n = 4, d = 3", linear(4, 3), 2000),
         ("two-layer, n = 100, d = 1000, m = 50 (p = 50 000)", two_layer(100, 1000, 50), 300),
     ]
-    print(f"{'case':<52} {'python call':>12} {'library':>10} {'overhead':>10} {'share':>7}")
+    print(
+        f"{'case':<52} {'python call':>12} {'library':>10} {'overhead':>10} {'share':>7}"
+        f" {'conversion':>11}"
+    )
     for name, (model, X, y), reps in cases:
         dimple.certify(model, X, y)  # warm-up
         py, lib = [], []
@@ -46,9 +50,11 @@ def main():
             py.append(time.perf_counter() - t)
             lib.append(_native.time_certify(model, X, y, 1))
         p, l = float(np.median(py)), float(np.median(lib))
+        # The copying part of the overhead: the inputs converted to the library's types.
+        conv = _native.time_conversion(model, X, y, reps)
         print(
             f"{name:<52} {p * 1e3:>9.3f} ms {l * 1e3:>7.3f} ms {(p - l) * 1e3:>7.3f} ms"
-            f" {100 * (p - l) / l:>6.1f}%"
+            f" {100 * (p - l) / l:>6.1f}% {conv * 1e3:>8.3f} ms"
         )
 
 

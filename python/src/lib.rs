@@ -84,14 +84,14 @@ fn matrix(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<DMatrix<f64>> {
         input(format!("{name}: row {i}, column {j} is {x}"))
     };
     // Contiguous input (the common case): one pass to check, one copy into nalgebra's
-    // column-major storage.
+    // column-major storage (a blocked transpose for C order, a memcpy for Fortran order).
     if let Ok(sl) = ro.as_slice() {
         let row_major = v.is_standard_layout();
         if let Some(k) = sl.iter().position(|x| !x.is_finite()) {
             return Err(non_finite(k, sl[k], row_major));
         }
         return Ok(if row_major {
-            DMatrix::from_row_slice(n, d, sl)
+            dimple::linalg::from_row_major(n, d, sl)
         } else {
             DMatrix::from_column_slice(n, d, sl)
         });
@@ -234,6 +234,30 @@ fn json<T: serde::Serialize>(v: &T) -> PyResult<String> {
 /// A report as JSON text with two arrays beside it.
 type JsonAndTwo<'py> = (String, Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>);
 
+/// The certificate's options as the library takes them (shared by `certify` and its benchmark).
+fn certify_request(
+    box_delta: Option<f64>,
+    route: &str,
+    max_iters: i64,
+    gap: f64,
+    max_memory: Option<f64>,
+) -> PyResult<api::CertifyRequest> {
+    Ok(api::CertifyRequest {
+        box_delta,
+        route: api::Route::parse(route).map_err(err)?,
+        matrix_free: dimple::margin::matrix_free::Options {
+            max_iters: usize::try_from(max_iters).map_err(|_| {
+                err(dimple::Error::input(format!(
+                    "max_iters must be at least 1, got {max_iters}"
+                )))
+            })?,
+            gap,
+            ..Default::default()
+        },
+        budget: dimple::budget::Budget::from_gib(max_memory).map_err(err)?,
+    })
+}
+
 /// The KKT certificate: (report JSON with its `route`, λ, margins).
 #[pyfunction]
 #[pyo3(signature = (model, x, y, box_delta=None, route="auto", max_iters=2000, gap=1e-3, max_memory=None))]
@@ -251,20 +275,7 @@ fn certify<'py>(
 ) -> PyResult<JsonAndTwo<'py>> {
     let m = binary_model(model, "model")?;
     let data = binary(x, y)?;
-    let req = api::CertifyRequest {
-        box_delta,
-        route: api::Route::parse(route).map_err(err)?,
-        matrix_free: dimple::margin::matrix_free::Options {
-            max_iters: usize::try_from(max_iters).map_err(|_| {
-                err(dimple::Error::input(format!(
-                    "max_iters must be at least 1, got {max_iters}"
-                )))
-            })?,
-            gap,
-            ..Default::default()
-        },
-        budget: dimple::budget::Budget::from_gib(max_memory).map_err(err)?,
-    };
+    let req = certify_request(box_delta, route, max_iters, gap, max_memory)?;
     let out = py
         .detach(|| api::certify_with(m.as_ref(), &data, &req, &mut |_, _, _| {}))
         .map_err(err)?;
@@ -467,6 +478,7 @@ fn run_check(
         scale,
         seeds,
         overrides,
+        budget: Default::default(),
     };
     check::resolve_params(&t, &cfg).map_err(err)?;
     let ev = py
@@ -502,15 +514,35 @@ fn time_certify(
 ) -> PyResult<f64> {
     let m = binary_model(model, "model")?;
     let data = binary(x, y)?;
+    let req = certify_request(None, "auto", 2000, 1e-3, None)?;
     let reps = reps.max(1);
     py.detach(|| {
         let start = std::time::Instant::now();
         for _ in 0..reps {
-            api::certify(m.as_ref(), &data, None)?;
+            api::certify_with(m.as_ref(), &data, &req, &mut |_, _, _| {})?;
         }
         Ok(start.elapsed().as_secs_f64() / reps as f64)
     })
     .map_err(err)
+}
+
+/// Seconds per conversion of the inputs of `certify` (model, X, y) into the library's types
+/// (mean over `reps`): the part of a call's overhead that is copying.
+#[pyfunction]
+fn time_conversion(
+    model: &Bound<'_, PyAny>,
+    x: &Bound<'_, PyAny>,
+    y: &Bound<'_, PyAny>,
+    reps: usize,
+) -> PyResult<f64> {
+    let reps = reps.max(1);
+    let start = std::time::Instant::now();
+    for _ in 0..reps {
+        let m = binary_model(model, "model")?;
+        let data = binary(x, y)?;
+        std::hint::black_box((m, data));
+    }
+    Ok(start.elapsed().as_secs_f64() / reps as f64)
 }
 
 /// The native module.
@@ -525,5 +557,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(run_check, m)?)?;
     m.add_function(wrap_pyfunction!(list_checks, m)?)?;
     m.add_function(wrap_pyfunction!(time_certify, m)?)?;
+    m.add_function(wrap_pyfunction!(time_conversion, m)?)?;
     Ok(())
 }

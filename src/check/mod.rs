@@ -59,10 +59,13 @@ pub struct RunConfig {
     pub seeds: Option<usize>,
     /// `name=value` overrides.
     pub overrides: Vec<(String, f64)>,
+    /// Memory budget a run's estimate must fit.
+    pub budget: crate::budget::Budget,
 }
 
-/// Resolves the parameters of `theory` for `cfg`, refusing unknown names and values outside
-/// the assumptions.
+/// Resolves the parameters of `theory` for `cfg`, refusing unknown names, values outside the
+/// assumptions, and runs above the resource caps or the memory budget
+/// ([`Theory::check_resources`]).
 pub fn resolve_params(theory: &Theory, cfg: &RunConfig) -> Result<Params> {
     let base = match cfg.scale {
         Scale::Test => &theory.params.test,
@@ -89,6 +92,7 @@ pub fn resolve_params(theory: &Theory, cfg: &RunConfig) -> Result<Params> {
         set(k, *v)?;
     }
     theory.validate(&values)?;
+    theory.check_resources(&values, &cfg.budget)?;
     Ok(Params::new(theory.id.clone(), values))
 }
 

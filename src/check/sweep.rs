@@ -47,13 +47,55 @@ impl Grid {
             }
             axes.push((name.to_string(), vals));
         }
-        Ok(Self { axes })
+        let grid = Self { axes };
+        grid.checked_len()?;
+        Ok(grid)
+    }
+
+    /// A grid from its axes (as a sweep record stores them), with the same checks as [`parse`](Self::parse).
+    pub fn from_axes(axes: Vec<(String, Vec<f64>)>) -> Result<Self> {
+        if axes.is_empty() || axes.iter().any(|(_, v)| v.is_empty()) {
+            return Err(Error::input(
+                "a sweep grid needs at least one value on every axis",
+            ));
+        }
+        if axes.iter().flat_map(|(_, v)| v).any(|x| !x.is_finite()) {
+            return Err(Error::input("a sweep grid's values must be finite"));
+        }
+        let grid = Self { axes };
+        grid.checked_len()?;
+        Ok(grid)
+    }
+
+    /// The number of points, refused when the product overflows or exceeds
+    /// [`crate::limits::MAX_GRID_POINTS`].
+    fn checked_len(&self) -> Result<usize> {
+        let cap = crate::limits::MAX_GRID_POINTS;
+        let mut total: usize = 1;
+        for (_, v) in &self.axes {
+            total = total
+                .checked_mul(v.len())
+                .filter(|&t| t <= cap)
+                .ok_or_else(|| {
+                    Error::input(format!(
+                    "the grid has more than {cap} points (the product of its axes' lengths {:?}); \
+                     split the sweep",
+                    self.axes.iter().map(|(_, v)| v.len()).collect::<Vec<_>>()
+                ))
+                })?;
+        }
+        Ok(total)
+    }
+
+    /// The axes (name and values), in `--grid` order.
+    pub fn axes(&self) -> &[(String, Vec<f64>)] {
+        &self.axes
     }
     /// The axes' names.
     pub fn names(&self) -> Vec<&str> {
         self.axes.iter().map(|(n, _)| n.as_str()).collect()
     }
-    /// Number of grid points.
+    /// Number of grid points (at most [`crate::limits::MAX_GRID_POINTS`], checked when built).
     pub fn len(&self) -> usize {
         self.axes.iter().map(|(_, v)| v.len()).product()
     }
@@ -72,12 +114,17 @@ impl Grid {
     }
 }
 
-/// Parses `k/n` (1 ≤ k ≤ n).
+/// Parses `k/n` (1 ≤ k ≤ n ≤ [`crate::limits::MAX_GRID_POINTS`]).
 pub fn parse_shard(s: &str) -> Result<(usize, usize)> {
-    let bad = || Error::input(format!("--shard `{s}` must be k/n with 1 ≤ k ≤ n"));
+    let bad = || {
+        Error::input(format!(
+            "--shard `{s}` must be k/n with 1 ≤ k ≤ n ≤ {}",
+            crate::limits::MAX_GRID_POINTS
+        ))
+    };
     let (k, n) = s.split_once('/').ok_or_else(bad)?;
     let (k, n): (usize, usize) = (k.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
-    if k == 0 || k > n {
+    if k == 0 || k > n || n > crate::limits::MAX_GRID_POINTS {
         return Err(bad());
     }
     Ok((k, n))
@@ -88,27 +135,51 @@ pub fn shard_points(total: usize, shard: (usize, usize)) -> Vec<usize> {
     (0..total).filter(|i| i % shard.1 == shard.0 - 1).collect()
 }
 
-/// Validates every point's parameters against the theory before anything runs.
-pub fn validate(theory: &Theory, grid: &Grid, base: &RunConfig, points: &[usize]) -> Result<()> {
-    for &i in points {
+/// Validates every point of the grid (not only one shard's) against the theory and the
+/// resource caps before anything runs, so every shard of a sweep refuses the same bad grid.
+pub fn validate(theory: &Theory, grid: &Grid, base: &RunConfig) -> Result<()> {
+    for (name, _) in &grid.axes {
+        if base.overrides.iter().any(|(k, _)| k == name) {
+            return Err(Error::input(format!(
+                "`{name}` is both swept (--grid) and fixed (--set)"
+            )));
+        }
+    }
+    for i in 0..grid.len() {
         let mut cfg = base.clone();
         cfg.overrides.extend(grid.point(i));
-        super::resolve_params(theory, &cfg)?;
+        super::resolve_params(theory, &cfg)
+            .map_err(|e| Error::input(format!("grid point {i} {:?}: {e}", grid.point(i))))?;
     }
     Ok(())
 }
 
+/// What identifies one sweep: the check, the scale, the fixed settings and the grid. Every
+/// record carries it, so `merge` can refuse shards of different sweeps.
+pub fn identity(theory: &Theory, grid: &Grid, base: &RunConfig) -> Value {
+    json!({
+        "check": theory.id,
+        "scale": format!("{:?}", base.scale).to_lowercase(),
+        "seeds": base.seeds,
+        "set": base.overrides.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
+        "axes": grid.axes.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
+        "total": grid.len(),
+    })
+}
+
 /// Runs the points in parallel (each record is independent of the schedule) and returns one
-/// JSON record per point, in point order; `done` is called after each point.
+/// JSON record per point, in point order; `done` receives each record as its point finishes
+/// (in completion order), so a caller can write it out at once.
 pub fn run_points(
     check: &dyn Check,
     theory: &Theory,
     grid: &Grid,
     base: &RunConfig,
     points: &[usize],
-    done: &(dyn Fn() + Sync),
+    done: &(dyn Fn(&Value) + Sync),
 ) -> Vec<Value> {
     let total = grid.len();
+    let sweep = identity(theory, grid, base);
     points
         .par_iter()
         .map(|&i| {
@@ -120,52 +191,111 @@ pub fn run_points(
             let rec = match run(check, theory, &cfg) {
                 Ok(ev) => json!({
                     "check": theory.id, "point": i, "total": total, "grid": grid_values,
-                    "verdict": format!("{:?}", ev.outcome()), "evidence": ev,
+                    "sweep": sweep, "verdict": format!("{:?}", ev.outcome()), "evidence": ev,
                 }),
                 Err(e) => json!({
                     "check": theory.id, "point": i, "total": total, "grid": grid_values,
-                    "verdict": "CouldNotRun", "error": e.to_string(),
+                    "sweep": sweep, "verdict": "CouldNotRun", "error": e.to_string(),
                 }),
             };
-            done();
+            done(&rec);
             rec
         })
         .collect()
 }
 
-/// Joins shard records: one check, one grid size, no point twice; returns them in point order
-/// and the indices still missing.
+/// Joins shard records: one sweep (the same `sweep` identity on every record: check, scale,
+/// fixed settings, grid axes and values, total), every point index inside the grid with the
+/// grid values of that index, no point twice with different results. Returns the records in
+/// point order and the indices still missing (a shard killed at its time limit leaves some).
 pub fn merge(records: Vec<Value>) -> Result<(Vec<Value>, Vec<usize>)> {
+    if records.is_empty() {
+        return Err(Error::input("no sweep records to merge (empty input)"));
+    }
     let mut by_point: std::collections::BTreeMap<usize, Value> = Default::default();
-    let (mut check, mut total) = (None::<String>, None::<usize>);
-    for r in records {
-        let c = r["check"].as_str().map(str::to_string);
-        let t = r["total"].as_u64().map(|v| v as usize);
-        let p = r["point"].as_u64().map(|v| v as usize);
-        let (Some(c), Some(t), Some(p)) = (c, t, p) else {
-            return Err(Error::input(
-                "a record lacks `check`, `total` or `point`: not a sweep output",
-            ));
-        };
-        if *check.get_or_insert(c.clone()) != c || *total.get_or_insert(t) != t {
+    let first = &records[0]["sweep"];
+    let grid = sweep_grid(first)?;
+    let total = grid.len();
+    for (k, r) in records.iter().enumerate() {
+        if r["sweep"] != *first {
             return Err(Error::input(format!(
-                "records from different sweeps: {c} ({t} points) vs {} ({} points)",
-                check.unwrap_or_default(),
-                total.unwrap_or(0)
+                "record {} comes from a different sweep than record 1: {} vs {}",
+                k + 1,
+                r["sweep"],
+                first
+            )));
+        }
+        let p = r["point"]
+            .as_u64()
+            .and_then(|p| usize::try_from(p).ok())
+            .filter(|&p| p < total)
+            .ok_or_else(|| {
+                Error::input(format!(
+                    "record {}: point {} is not an index of the {total}-point grid",
+                    k + 1,
+                    r["point"]
+                ))
+            })?;
+        if r["total"].as_u64() != Some(total as u64) {
+            return Err(Error::input(format!(
+                "record {}: total {} is not the grid's {total} points",
+                k + 1,
+                r["total"]
+            )));
+        }
+        let expected: serde_json::Map<String, Value> = grid
+            .point(p)
+            .into_iter()
+            .map(|(name, v)| (name, json!(v)))
+            .collect();
+        if r["grid"] != Value::Object(expected.clone()) {
+            return Err(Error::input(format!(
+                "record {}: point {p} has grid values {}, the grid says {}",
+                k + 1,
+                r["grid"],
+                Value::Object(expected)
             )));
         }
         if let Some(old) = by_point.insert(p, r.clone()) {
-            if old != r {
+            if old != *r {
                 return Err(Error::input(format!(
                     "grid point {p} appears twice with different results"
                 )));
             }
         }
     }
-    let missing = (0..total.unwrap_or(0))
-        .filter(|i| !by_point.contains_key(i))
-        .collect();
+    let missing = (0..total).filter(|i| !by_point.contains_key(i)).collect();
     Ok((by_point.into_values().collect(), missing))
+}
+
+/// The grid a record's `sweep` identity describes.
+fn sweep_grid(sweep: &Value) -> Result<Grid> {
+    let bad = || {
+        Error::input(
+            "a record lacks a valid `sweep` identity (check, axes, total): not the output of this \
+             version's `dimple sweep`",
+        )
+    };
+    let axes = sweep["axes"]
+        .as_array()
+        .ok_or_else(bad)?
+        .iter()
+        .map(|a| {
+            let name = a[0].as_str().ok_or_else(bad)?.to_string();
+            let vals = a[1]
+                .as_array()
+                .ok_or_else(bad)?
+                .iter()
+                .map(|v| v.as_f64().ok_or_else(bad))
+                .collect::<Result<Vec<f64>>>()?;
+            Ok((name, vals))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let grid = Grid::from_axes(axes)?;
+    if sweep["total"].as_u64() != Some(grid.len() as u64) || sweep["check"].as_str().is_none() {
+        return Err(bad());
+    }
+    Ok(grid)
 }
 
 #[cfg(test)]
@@ -184,5 +314,21 @@ mod tests {
             parse_shard("0/3").is_err() && parse_shard("4/3").is_err() && parse_shard("x").is_err()
         );
         assert!(Grid::parse(&["a=1,x".into()]).is_err());
+    }
+
+    #[test]
+    fn grids_above_the_cap_or_overflowing_are_refused() {
+        let axis = |name: &str| format!("{name}={}", vec!["1"; 256].join(","));
+        let err = Grid::parse(&[axis("a"), axis("b"), axis("c")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("more than 100000 points"), "{err}");
+        let eight: Vec<String> = (0..8).map(|k| axis(&format!("p{k}"))).collect();
+        assert!(
+            Grid::parse(&eight).is_err(),
+            "2^64 points must not wrap to 0"
+        );
+        assert_eq!(Grid::parse(&[axis("a"), axis("b")]).unwrap().len(), 65536);
+        assert!(parse_shard("1/100001").is_err());
     }
 }

@@ -2,8 +2,9 @@
 //! agreement between the explained MLP and independently trained surrogates, with precision of
 //! the top-k patches against the occlusion reference and an SVG heat map.
 
-use super::multiclass;
-use crate::{emit, Failure};
+use super::sweep::writable;
+use super::MultiClassData;
+use super::{emit, Failure};
 use dimple::error::Error;
 use dimple::explain::images::{heat_maps, occlusion, Patches};
 use dimple::explain::{order, precision_at, Ranking, Scores};
@@ -12,18 +13,35 @@ use dimple::model::Mlp;
 use std::path::{Path, PathBuf};
 
 /// Arguments of `dimple explain`.
-pub struct ExplainArgs<'a> {
-    pub model: &'a Path,
-    pub surrogates: &'a [PathBuf],
-    pub data: &'a str,
-    pub labels: Option<&'a Path>,
+#[derive(clap::Args, Debug)]
+pub struct ExplainArgs {
+    /// The explained model (.safetensors MLP).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Surrogate models, comma-separated (at least 3 must agree with the label; no copies).
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub surrogates: Vec<PathBuf>,
+    /// The images: the test part of a shipped set's split (`mnist5k`, `digits`), or a file of
+    /// square images.
+    #[command(flatten)]
+    pub data: MultiClassData,
+    /// The image to explain.
+    #[arg(long, default_value_t = 0)]
     pub index: usize,
+    /// Summarise the first N images instead (mean precision against occlusion).
+    #[arg(long, default_value_t = 1)]
     pub images: usize,
+    /// Number of patches listed (and k of precision@k).
+    #[arg(long, default_value_t = 5)]
     pub top: usize,
+    /// Patch side in pixels (positions are p × p patches, D = p²).
+    #[arg(long, default_value_t = 4)]
     pub patch: usize,
-    pub map: Option<&'a Path>,
-    pub split_seed: u64,
-    pub train_fraction: f64,
+    /// Write the heat maps (S, IP, NORM, occlusion) beside the image as SVG.
+    #[arg(long)]
+    pub map: Option<PathBuf>,
+    /// JSON instead of a table.
+    #[arg(long)]
     pub json: bool,
 }
 
@@ -46,15 +64,19 @@ fn precisions(sc: &Scores, reference: &[usize], k: usize, l: usize) -> [f64; 4] 
     ]
 }
 
-pub fn run(a: &ExplainArgs<'_>) -> Result<(), Failure> {
-    let f0 = load_mlp(a.model)?;
+/// Explains and prints the ranked patches.
+pub fn run(a: &ExplainArgs) -> Result<(), Failure> {
+    if let Some(p) = &a.map {
+        writable(p, "--map")?;
+    }
+    let f0 = load_mlp(&a.model)?;
     let surrogates: Vec<Mlp> = a
         .surrogates
         .iter()
         .map(|p| load_mlp(p))
         .collect::<Result<_, _>>()?;
     // Configuration errors first: a copy of f₀ among the surrogates, or too few surrogates.
-    let data = multiclass(a.data, a.labels, a.split_seed, a.train_fraction, false)?;
+    let data = a.data.load(false)?;
     let patches = Patches::new(data.d(), a.patch)?;
     let l = patches.positions();
     if a.top == 0 || a.top > l {
@@ -115,7 +137,7 @@ pub fn run(a: &ExplainArgs<'_>) -> Result<(), Failure> {
     let mut reference: Vec<usize> = (0..l).collect();
     reference.sort_by(|&x, &y| drop[y].total_cmp(&drop[x]));
     let p = precisions(&sc, &reference[..a.top], a.top, l);
-    if let Some(path) = a.map {
+    if let Some(path) = &a.map {
         heat_maps(
             path,
             &img,

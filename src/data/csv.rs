@@ -1,12 +1,14 @@
 //! Numeric CSV (optionally gzip-compressed) to a matrix.
 //!
-//! Comma-separated numbers, one sample per line; a first line that does not parse as numbers is
-//! taken as a header and skipped. Every row must have the same number of fields and every field
-//! must be a finite number: otherwise an [`Error::Format`] names the line and column.
+//! Comma-separated numbers, one sample per line. A first line none of whose fields is a number
+//! is a header and skipped; a first line with some numeric fields and some not is a typo in the
+//! first data row and refused (taking it as a header would silently drop a row). A leading
+//! byte-order mark is dropped. Every row must have the same number of fields and every field
+//! must be a finite number: otherwise an [`Error::Format`] names the line and column. The text
+//! is read with the caps of [`super::files`].
 
 use crate::error::{Error, Result};
 use nalgebra::DMatrix;
-use std::io::Read;
 use std::path::Path;
 
 /// Parses CSV text into an n × c matrix.
@@ -22,7 +24,12 @@ pub fn parse(text: &str, path: &Path) -> Result<DMatrix<f64>> {
             line.split(',').map(|f| f.trim().parse::<f64>()).collect();
         let values = match parsed {
             Ok(v) => v,
-            Err(_) if rows.is_empty() && width.is_none() && lineno == 0 => {
+            Err(_)
+                if rows.is_empty()
+                    && width.is_none()
+                    && lineno == 0
+                    && line.split(',').all(|f| f.trim().parse::<f64>().is_err()) =>
+            {
                 width = Some(line.split(',').count());
                 continue;
             }
@@ -68,21 +75,7 @@ pub fn parse(text: &str, path: &Path) -> Result<DMatrix<f64>> {
 
 /// Reads a `.csv` or `.csv.gz` file.
 pub fn read(path: &Path) -> Result<DMatrix<f64>> {
-    let io = |source| Error::Io {
-        path: path.into(),
-        source,
-    };
-    let bytes = std::fs::read(path).map_err(io)?;
-    let text = if path.extension().is_some_and(|e| e == "gz") {
-        let mut s = String::new();
-        flate2::read::GzDecoder::new(&bytes[..])
-            .read_to_string(&mut s)
-            .map_err(|e| Error::format(path, format!("gzip: {e}")))?;
-        s
-    } else {
-        String::from_utf8(bytes).map_err(|_| Error::format(path, "not UTF-8 text"))?
-    };
-    parse(&text, path)
+    parse(&super::files::read_text(path)?, path)
 }
 
 /// Writes a matrix as CSV with full round-trip precision.
@@ -97,4 +90,24 @@ pub fn write(path: &Path, m: &DMatrix<f64>) -> Result<()> {
         path: path.into(),
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_header_is_a_first_line_without_numbers_and_a_typo_is_an_error() {
+        let p = Path::new("x.csv");
+        let m = parse("a,b,c\n1,2,3\n4,5,6\n", p).unwrap();
+        assert_eq!((m.nrows(), m.ncols()), (2, 3));
+        let e = parse("1,2x,3\n4,5,6\n7,8,9\n", p).unwrap_err().to_string();
+        assert!(e.contains("line 1: field 2 is not a number"), "{e}");
+        let m = parse("1,2,3\n4,5,6\n", p).unwrap();
+        assert_eq!(m[(1, 2)], 6.0);
+        let e = parse("1,2\n3,nan\n", p).unwrap_err().to_string();
+        assert!(e.contains("line 2: field 2 is not finite"), "{e}");
+        let e = parse("label,x\n", p).unwrap_err().to_string();
+        assert!(e.contains("no data rows"), "{e}");
+    }
 }

@@ -11,11 +11,18 @@ fn is_npy(path: &Path) -> bool {
 
 /// A 2-D data matrix (n × d). A 1-D `.npy` is refused: data must be one sample per row.
 pub fn matrix(path: &Path) -> Result<DMatrix<f64>> {
-    if is_npy(path) {
-        npy::read_matrix(path)
+    let m = if is_npy(path) {
+        npy::read_matrix(path)?
     } else {
-        csv::read(path)
+        csv::read(path)?
+    };
+    if m.nrows() == 0 || m.ncols() == 0 {
+        return Err(Error::format(
+            path,
+            format!("no data: {} rows × {} columns", m.nrows(), m.ncols()),
+        ));
     }
+    Ok(m)
 }
 
 /// A 1-D vector (a `.npy` of shape (n,) or (n, 1), or a one-column CSV).
@@ -23,6 +30,7 @@ pub fn vector(path: &Path) -> Result<DVector<f64>> {
     if is_npy(path) {
         let a = npy::read(path)?;
         match a.shape.as_slice() {
+            [0] | [0, 1] => Err(Error::format(path, "no data: the vector is empty")),
             [_] | [_, 1] => Ok(DVector::from_vec(a.data)),
             s => Err(Error::format(
                 path,
@@ -30,7 +38,7 @@ pub fn vector(path: &Path) -> Result<DVector<f64>> {
             )),
         }
     } else {
-        let m = csv::read(path)?;
+        let m = matrix(path)?;
         if m.ncols() == 1 {
             Ok(DVector::from_column_slice(m.as_slice()))
         } else if m.nrows() == 1 {

@@ -7,6 +7,7 @@
 
 pub mod clusters;
 pub mod csv;
+pub mod files;
 pub mod load;
 pub mod manifold;
 pub mod mixture;

@@ -178,11 +178,7 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<NdArray> {
 
 /// Reads a `.npy` file.
 pub fn read(path: &Path) -> Result<NdArray> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        path: path.into(),
-        source,
-    })?;
-    parse(&bytes, path)
+    parse(&super::files::read(path)?, path)
 }
 
 /// Reads a 2-D `.npy` file straight into a column-major n × d matrix, streaming the payload in
@@ -196,8 +192,7 @@ pub fn read_matrix(path: &Path) -> Result<nalgebra::DMatrix<f64>> {
         path: path.into(),
         source,
     };
-    let mut file = std::fs::File::open(path).map_err(io_err)?;
-    let len = file.metadata().map_err(io_err)?.len();
+    let (mut file, len) = super::files::open(path, super::files::max_file_bytes())?;
     let mut head = Vec::new();
     (&mut file)
         .take(12 + MAX_HEADER as u64)

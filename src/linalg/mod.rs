@@ -35,6 +35,29 @@ fn parallelism(flops: usize) -> gemm::Parallelism {
     }
 }
 
+/// A row-major `n × d` slice (C order: entry (i, j) at `i·d + j`) as a column-major matrix, by a
+/// blocked transpose: a block of rows is read row by row and written column by column, so both
+/// sides stream through cache (nalgebra's `from_row_slice` reads with stride `d`).
+///
+/// # Panics
+/// If `rows.len() != n·d` (a caller's shape bug, not user input).
+pub fn from_row_major(n: usize, d: usize, rows: &[f64]) -> DMatrix<f64> {
+    assert_eq!(rows.len(), n * d, "row-major slice of the wrong length");
+    const BLOCK: usize = 16;
+    let mut out = DMatrix::zeros(n, d);
+    let dst = out.as_mut_slice();
+    for i0 in (0..n).step_by(BLOCK) {
+        let i1 = (i0 + BLOCK).min(n);
+        for j in 0..d {
+            let col = &mut dst[j * n + i0..j * n + i1];
+            for (k, slot) in col.iter_mut().enumerate() {
+                *slot = rows[(i0 + k) * d + j];
+            }
+        }
+    }
+    out
+}
+
 /// Whether an operand enters a product as is (`N`) or transposed (`T`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
@@ -321,6 +344,17 @@ pub fn cosine(a: &DVector<f64>, b: &DVector<f64>) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn row_major_slices_become_the_same_matrix_as_nalgebra_reads_them() {
+        for (n, d) in [(1, 1), (3, 5), (17, 4), (40, 33), (16, 16), (0, 3)] {
+            let rows: Vec<f64> = (0..n * d).map(|k| k as f64 * 0.5 - 3.0).collect();
+            assert_eq!(
+                from_row_major(n, d, &rows),
+                DMatrix::from_row_slice(n, d, &rows)
+            );
+        }
+    }
     use crate::rng;
 
     #[test]

@@ -285,11 +285,7 @@ pub fn from_source(src: &dyn TensorSource) -> Result<Loaded> {
 
 /// Reads a model file.
 pub fn load(path: &Path) -> Result<Loaded> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        path: path.into(),
-        source,
-    })?;
-    parse(&bytes, path)
+    parse(&crate::data::files::read(path)?, path)
 }
 
 fn bytes_of(v: &[f64]) -> Vec<u8> {
@@ -326,6 +322,12 @@ fn linear_tensors(model: &Linear) -> Tensors {
         )],
         meta,
     )
+}
+
+/// Serialises named tensors and metadata as `.safetensors` bytes (any layout; [`parse`] decides
+/// whether it is a model).
+pub fn tensors_bytes(tensors: Tensors) -> Result<Vec<u8>> {
+    serialize(tensors.0, tensors.1)
 }
 
 /// Serialises a linear model.

@@ -89,6 +89,22 @@ pub fn page(t: &Theory, outcome: &Result<Evidence>) -> String {
             super::fmt_num(t.params.test[k])
         );
     }
+    let memory = |scale| {
+        crate::formula::eval(&t.resources.memory, scale)
+            .map(crate::budget::human)
+            .unwrap_or_else(|e| e.to_string())
+    };
+    let _ = writeln!(
+        s,
+        "\nResources: peak memory estimated as `{}` bytes ({} at the default scale, {} at the test \
+         scale), checked against `--max-memory` before a run; each integer parameter is capped at \
+         {}× its documented value and their joint growth at {:.0e}× (`dimple::limits`).",
+        t.resources.memory.replace('|', "\\|"),
+        memory(&t.params.default),
+        memory(&t.params.test),
+        crate::limits::CHECK_SCALE_FACTOR,
+        crate::limits::CHECK_WORK_FACTOR,
+    );
     contract(&mut s, t);
     let _ = writeln!(s, "\n## Measured (fresh test-scale run by `dimple docs`)\n");
     match outcome {

@@ -39,7 +39,22 @@ pub fn line_plot(
     if !x0.is_finite() || !y0.is_finite() {
         return Err(Error::input("nothing finite to plot"));
     }
-    let pad = ((y1 - y0) * 0.05).max(1e-12);
+    // Ranges whose width overflows (values near ±1.8e308) or that no axis can label.
+    const WIDEST: f64 = 1e100;
+    for (axis, lo, hi) in [("x", x0, x1), ("y", y0, y1)] {
+        if !((hi - lo).is_finite() && lo.abs() <= WIDEST && hi.abs() <= WIDEST) {
+            return Err(Error::input(format!(
+                "the {axis} values span [{lo:e}, {hi:e}]: too wide to plot (|value| ≤ {WIDEST:e})"
+            )));
+        }
+    }
+    let pad = ((y1 - y0) * 0.05).max(1e-12 * y0.abs().max(y1.abs()).max(1.0));
+    // A single x value gets a unit-wide axis around it.
+    let (x0, x1) = if x1 > x0 {
+        (x0, x1)
+    } else {
+        (x0 - 0.5, x1 + 0.5)
+    };
     let err = |e: String| Error::Io {
         path: path.into(),
         source: std::io::Error::other(e),

@@ -190,6 +190,18 @@ pub fn unlearn(
         tau: nnls.tau,
         eps_rel: nnls.eps_rel,
     };
+    let (worst, q_worst) = (nnls.margins.imin(), nnls.margins.min());
+    if !(q_worst > 0.0) {
+        return Err(Error::assumption(
+            "positive margins",
+            format!(
+                "after the step (c = {fraction}) the unlearned model misclassifies retained point \
+                 {} of the data (margin y·N(x) = {q_worst:.6e} ≤ 0), so its (ε, δ, τ) cannot be \
+                 renormalised to q_min = 1 on S_r; a smaller step fraction keeps it separating",
+                keep[worst]
+            ),
+        ));
+    }
     let renormalised = normalise(&nnls)?;
     let beta_star = forget
         .iter()

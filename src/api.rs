@@ -456,6 +456,34 @@ pub struct AttackRequest {
     pub testk: Option<usize>,
     /// The seed.
     pub seed: u64,
+    /// For `autoattack`: the stages to run, in order (empty: the standard four).
+    pub attacks: Vec<Stage>,
+    /// FAB-T's number of targets (default: `k`).
+    pub fab_k: Option<usize>,
+    /// Square's query budget.
+    pub square_queries: usize,
+    /// Square's window offsets (the reference's by default).
+    pub square_offsets: crate::attack::square::Offsets,
+}
+
+impl AttackRequest {
+    /// The defaults of `dimple attack`: 100 iterations, k = 9, seed 0, the standard stages,
+    /// 5000 Square queries with the reference's offsets.
+    pub fn new(norm: Norm, eps: f64, method: Method) -> Self {
+        Self {
+            norm,
+            eps,
+            method,
+            iters: 100,
+            k: 9,
+            testk: None,
+            seed: 0,
+            attacks: Vec::new(),
+            fab_k: None,
+            square_queries: 5000,
+            square_offsets: Default::default(),
+        }
+    }
 }
 
 /// Attacks `model` on (x, y).
@@ -513,12 +541,24 @@ pub fn attack(
             Ok(malt(model, x, y, &cfg)?.pipeline)
         }
         method => {
+            if !(1..=crate::limits::MAX_ITERS).contains(&req.square_queries) {
+                return Err(Error::input(format!(
+                    "square_queries (--square-queries) must lie in 1..={}, got {}",
+                    crate::limits::MAX_ITERS,
+                    req.square_queries
+                )));
+            }
             let mut cfg = AutoAttackConfig::standard(req.norm, req.eps);
             cfg.n_iter = req.iters;
             cfg.targets = req.k;
+            cfg.fab_targets = req.fab_k.unwrap_or(req.k);
             cfg.seed = req.seed;
+            cfg.square_queries = req.square_queries;
+            cfg.square_offsets = req.square_offsets;
             if method == Method::ApgdT {
                 cfg.stages = vec![Stage::ApgdT];
+            } else if !req.attacks.is_empty() {
+                cfg.stages = req.attacks.clone();
             }
             autoattack(model, x, y, &cfg)
         }

@@ -822,3 +822,133 @@ fn explain_names_patches_and_refuses_bad_input() {
         assert!(err.contains(needle), "{err}");
     }
 }
+
+#[test]
+fn seeds_over_a_family_apply_where_there_are_seeds_and_name_the_rest() {
+    let (code, _, err) = dimple(&["check", "malt", "--scale", "test", "--seeds", "2"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("--seeds 2 applies to 0 of 8 checks") && err.contains("malt.dlr.variants"),
+        "{err}"
+    );
+    // One check without seeds: still refused by name.
+    let (code, _, err) = dimple(&[
+        "check",
+        "malt.dlr.variants",
+        "--scale",
+        "test",
+        "--seeds",
+        "2",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("has no parameter `seeds`"), "{err}");
+}
+
+#[test]
+fn attack_writes_the_attacked_points_and_their_labels() {
+    let d = dir("points_out");
+    let model =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/digits-mlp-16.safetensors");
+    let pts = d.join("pts.npy");
+    let (code, out, err) = dimple(&[
+        "attack",
+        "--model",
+        s(&model),
+        "--data",
+        "digits",
+        "--norm",
+        "linf",
+        "--eps",
+        "0.05",
+        "--n",
+        "7",
+        "--points-out",
+        s(&pts),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // Accuracies as percentages, as AutoAttack prints them.
+    assert!(
+        out.lines()
+            .any(|l| l.trim_start().starts_with("clean accuracy: ") && l.ends_with('%')),
+        "{out}"
+    );
+    assert!(out.contains("sanity: max ‖δ‖"), "{out}");
+    let x = npy::read(&pts).expect("points");
+    assert_eq!(x.shape, vec![7, 64]);
+    let y = npy::read(&d.join("pts.labels.npy")).expect("labels");
+    assert_eq!(y.shape, vec![7]);
+    assert!(y
+        .data
+        .iter()
+        .all(|v| v.fract() == 0.0 && (0.0..10.0).contains(v)));
+    // The same points from the file give the same report.
+    let (code, again, err) = dimple(&[
+        "attack",
+        "--model",
+        s(&model),
+        "--data",
+        s(&pts),
+        "--labels",
+        s(&d.join("pts.labels.npy")),
+        "--norm",
+        "linf",
+        "--eps",
+        "0.05",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (_, first, _) = dimple(&[
+        "attack",
+        "--model",
+        s(&model),
+        "--data",
+        "digits",
+        "--norm",
+        "linf",
+        "--eps",
+        "0.05",
+        "--n",
+        "7",
+        "--json",
+    ]);
+    let v1: serde_json::Value = serde_json::from_str(&first).unwrap();
+    let v2: serde_json::Value = serde_json::from_str(&again).unwrap();
+    assert_eq!(v1["robust_accuracy"], v2["robust_accuracy"]);
+    assert_eq!(v1["stages"][1]["broken"], v2["stages"][1]["broken"]);
+    // --attacks belongs to autoattack.
+    let (code, _, err) = dimple(&[
+        "attack",
+        "--model",
+        s(&model),
+        "--data",
+        "digits",
+        "--norm",
+        "linf",
+        "--eps",
+        "0.05",
+        "--attacks",
+        "square",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--attacks chooses the stages of --method autoattack"),
+        "{err}"
+    );
+    let (code, _, err) = dimple(&[
+        "attack",
+        "--model",
+        s(&model),
+        "--data",
+        "digits",
+        "--norm",
+        "linf",
+        "--eps",
+        "0.05",
+        "--method",
+        "autoattack",
+        "--attacks",
+        "pgd",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown attack `pgd`"), "{err}");
+}

@@ -149,8 +149,10 @@ def attack(
 
     ``method``: ``"malt"`` (MALT targeting, arXiv:2407.02240), ``"apgd-t"`` or ``"autoattack"``
     (the standard pipeline). Returns ``clean_accuracy`` and ``robust_accuracy`` (fractions),
-    ``stages`` (per-stage successes and cost), ``cost`` (forward and forward-backward passes),
-    ``broken_mask``, and ``x_adv`` (the adversarial points; the clean point where unbroken).
+    ``stages`` (per stage: points broken, ``robust_after``, passes, seconds and cumulative
+    seconds), ``cost`` (forward and forward-backward passes), ``sanity`` (largest ‖δ‖ against
+    ε, non-finite entries, range of x_adv), ``warnings``, ``broken_mask``, and ``x_adv`` (the
+    adversarial points; the clean point where unbroken).
     ``k``: targets (default min(9, K − 1)). y: class indices 0..K−1.
     """
     text, x_adv = _native.attack(

@@ -370,13 +370,15 @@ fn attack<'py>(
     let x = matrix(x, "X")?;
     let y = classes(y, "y")?;
     let req = AttackRequest {
-        norm: api::parse_norm(norm).map_err(err)?,
-        eps,
-        method: Method::parse(method).map_err(err)?,
         iters,
         k,
         testk,
         seed,
+        ..AttackRequest::new(
+            api::parse_norm(norm).map_err(err)?,
+            eps,
+            Method::parse(method).map_err(err)?,
+        )
     };
     let r = py.detach(|| api::attack(&net, &x, &y, &req)).map_err(err)?;
     let text = json(&serde_json::json!({
@@ -385,6 +387,7 @@ fn attack<'py>(
         "broken": r.broken.iter().filter(|b| **b).count(),
         "broken_mask": r.broken, "clean_correct": r.clean_correct,
         "stages": r.stages, "cost": r.cost, "seconds": r.seconds,
+        "sanity": r.sanity, "warnings": r.warnings,
     }))?;
     let (n, d) = r.x_adv.shape();
     let adv = PyArray2::from_vec2(

@@ -227,6 +227,8 @@ def test_attack_equals_the_command_line(tmp_path):
         got = dimple.attack(net, X, y, norm="linf", eps=0.1, method=method, k=3, iters=20)
         assert got.robust_accuracy == want["robust_accuracy"]
         assert got.cost == want["cost"]
+        assert got.sanity == want["sanity"] and got.warnings == want["warnings"]
+        assert [s["robust_after"] for s in got.stages] == [s["robust_after"] for s in want["stages"]]
         assert got.x_adv.shape == X.shape
         assert np.all(np.abs(got.x_adv - X).max(axis=1) <= 0.1 + 1e-12)
     with pytest.raises(dimple.InputError, match="ε must be positive"):

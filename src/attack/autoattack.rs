@@ -10,7 +10,7 @@ use super::apgd::{run_verified, ApgdConfig, Norm, Variant};
 use super::fab::{fab_targeted, FabConfig};
 use super::losses::{argmax, DlrForm, Loss};
 use super::objective::{ClassObjective, Cost, Goal, Objective};
-use super::square::square;
+use super::square::{square, Offsets};
 use super::targets::autoattack_targets;
 use crate::error::{Error, Result};
 use crate::model::Classifier;
@@ -28,7 +28,7 @@ pub enum Stage {
     ApgdT,
     /// FAB-T toward the top-9 logits.
     FabT,
-    /// Square, untargeted.
+    /// Square, untargeted (L∞ as the reference; L2 is the suite's own version).
     Square,
 }
 
@@ -44,6 +44,24 @@ impl Stage {
             Self::Square => "square",
         }
     }
+    /// Parses a name of [`Stage::name`].
+    pub fn parse(s: &str) -> Result<Self> {
+        Self::STANDARD
+            .into_iter()
+            .find(|st| st.name() == s)
+            .ok_or_else(|| {
+                Error::input(format!(
+                    "unknown attack `{s}`: the stages are apgd-ce, apgd-t, fab-t, square"
+                ))
+            })
+    }
+    /// The name shown in reports: the L2 Square is the suite's own version.
+    pub fn label(self, norm: Norm) -> &'static str {
+        match (self, norm) {
+            (Self::Square, Norm::L2) => "square-l2 (dimple's own)",
+            _ => self.name(),
+        }
+    }
 }
 
 /// One stage's outcome.
@@ -51,12 +69,87 @@ impl Stage {
 pub struct StageReport {
     /// Stage name.
     pub name: String,
-    /// Points it broke.
+    /// Clean-correct points it broke.
     pub broken: usize,
+    /// Points still robust (clean-correct and unbroken) after it.
+    pub robust_after: usize,
     /// Passes it made.
     pub cost: Cost,
     /// Wall time, seconds.
     pub seconds: f64,
+    /// Seconds since the pipeline started, at the end of this stage.
+    pub seconds_total: f64,
+}
+
+/// The checks AutoAttack prints after a run: the largest perturbation against ε, non-finite
+/// entries, and the range of the adversarial points (which must stay in the box [0, 1]).
+#[derive(Clone, Debug, Serialize)]
+pub struct Sanity {
+    /// max over points of ‖x_adv − x‖ in the threat model's norm.
+    pub max_perturbation: f64,
+    /// The radius.
+    pub eps: f64,
+    /// NaN or infinite entries of x_adv.
+    pub non_finite: usize,
+    /// Smallest entry of x_adv.
+    pub min: f64,
+    /// Largest entry of x_adv.
+    pub max: f64,
+}
+
+impl Sanity {
+    /// Measures `x_adv` against `x`.
+    pub fn of(x: &DMatrix<f64>, x_adv: &DMatrix<f64>, norm: Norm, eps: f64) -> Self {
+        let mut max_perturbation: f64 = 0.0;
+        for i in 0..x.nrows() {
+            let d = x_adv.row(i) - x.row(i);
+            let n = match norm {
+                Norm::Linf => d.amax(),
+                Norm::L2 => d.norm(),
+            };
+            max_perturbation = if n.is_nan() {
+                n
+            } else {
+                max_perturbation.max(n)
+            };
+        }
+        Self {
+            max_perturbation,
+            eps,
+            non_finite: x_adv.iter().filter(|v| !v.is_finite()).count(),
+            min: x_adv.iter().copied().fold(f64::INFINITY, f64::min),
+            max: x_adv.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        }
+    }
+    /// Whether every check holds (‖δ‖ ≤ ε up to rounding, finite, inside [0, 1]).
+    pub fn ok(&self) -> bool {
+        self.max_perturbation <= self.eps * (1.0 + 1e-9)
+            && self.non_finite == 0
+            && self.min >= 0.0
+            && self.max <= 1.0
+    }
+}
+
+/// Clean-correct points whose cross-entropy gradient at the clean point is exactly zero (every
+/// ReLU unit dead on them, or a saturated softmax): gradient attacks cannot start there. A
+/// diagnostic pass outside the attack's cost.
+pub fn zero_gradient_points(
+    model: &dyn Classifier,
+    x: &DMatrix<f64>,
+    y: &[usize],
+    clean_correct: &[bool],
+) -> Result<usize> {
+    let live: Vec<usize> = (0..x.nrows()).filter(|&i| clean_correct[i]).collect();
+    if live.is_empty() {
+        return Ok(0);
+    }
+    let ys: Vec<usize> = live.iter().map(|&i| y[i]).collect();
+    let obj = ClassObjective::new(model, &ys, Loss::CrossEntropy, Goal::Untargeted)?;
+    let idx: Vec<usize> = (0..live.len()).collect();
+    let g = obj.eval(&x.select_rows(&live), &idx).grad;
+    Ok((0..g.nrows())
+        .filter(|&r| g.row(r).iter().all(|v| *v == 0.0))
+        .count())
 }
 
 /// Outcome of a pipeline (AutoAttack or MALT).
@@ -74,9 +167,51 @@ pub struct PipelineReport {
     pub cost: Cost,
     /// Total wall time, seconds.
     pub seconds: f64,
+    /// The sanity checks of the adversarial points.
+    pub sanity: Sanity,
+    /// What a user should look at (zero gradients at the start, Square breaking points the
+    /// gradient attacks missed, a failed sanity check).
+    pub warnings: Vec<String>,
 }
 
 impl PipelineReport {
+    /// Points still robust.
+    pub fn robust(&self) -> usize {
+        (0..self.broken.len())
+            .filter(|&i| self.clean_correct[i] && !self.broken[i])
+            .count()
+    }
+    /// Sets the sanity checks and the warnings every pipeline gives: zero gradients at the start
+    /// and a failed sanity check.
+    pub fn finish(
+        &mut self,
+        model: &dyn Classifier,
+        x: &DMatrix<f64>,
+        y: &[usize],
+        norm: Norm,
+        eps: f64,
+    ) -> Result<()> {
+        self.sanity = Sanity::of(x, &self.x_adv, norm, eps);
+        let zero = zero_gradient_points(model, x, y, &self.clean_correct)?;
+        if zero > 0 {
+            self.warnings.push(format!(
+                "{zero} clean-correct point(s) have a zero gradient at the clean point (dead ReLU \
+                 units or a saturated softmax): gradient attacks cannot move them"
+            ));
+        }
+        if !self.sanity.ok() {
+            self.warnings.push(format!(
+                "sanity check failed: max ‖δ‖ = {:e} against ε = {:e}, {} non-finite entries, \
+                 range [{}, {}]",
+                self.sanity.max_perturbation,
+                self.sanity.eps,
+                self.sanity.non_finite,
+                self.sanity.min,
+                self.sanity.max
+            ));
+        }
+        Ok(())
+    }
     /// Fraction of points correctly classified after the attack.
     pub fn robust_accuracy(&self) -> f64 {
         let n = self.broken.len() as f64;
@@ -100,10 +235,14 @@ pub struct AutoAttackConfig {
     pub eps: f64,
     /// APGD / FAB iterations.
     pub n_iter: usize,
-    /// Number of targets of APGD-T and FAB-T.
+    /// Number of targets of APGD-T.
     pub targets: usize,
+    /// Number of targets of FAB-T.
+    pub fab_targets: usize,
     /// Square's queries.
     pub square_queries: usize,
+    /// Square's window offsets.
+    pub square_offsets: Offsets,
     /// Stages to run, in order.
     pub stages: Vec<Stage>,
     /// Seed of the random starts.
@@ -118,7 +257,9 @@ impl AutoAttackConfig {
             eps,
             n_iter: 100,
             targets: 9,
+            fab_targets: 9,
             square_queries: 5000,
+            square_offsets: Offsets::Reference,
             stages: Stage::STANDARD.to_vec(),
             seed: 0,
         }
@@ -177,6 +318,8 @@ pub fn autoattack(
             forwards: n,
         },
         seconds: 0.0,
+        sanity: Sanity::of(x, x, cfg.norm, cfg.eps),
+        warnings: Vec::new(),
     };
     if cfg
         .stages
@@ -184,13 +327,14 @@ pub fn autoattack(
         .any(|s| matches!(s, Stage::ApgdT | Stage::FabT))
     {
         Loss::DlrTargeted(DlrForm::AutoAttack).check_classes(model.classes())?;
-        if cfg.targets + 1 > model.classes() {
-            return Err(Error::input(format!(
-                "{} targets need at least {} classes, the model has {}",
-                cfg.targets,
-                cfg.targets + 1,
-                model.classes()
-            )));
+        for (stage, t) in [(Stage::ApgdT, cfg.targets), (Stage::FabT, cfg.fab_targets)] {
+            if cfg.stages.contains(&stage) && (t == 0 || t + 1 > model.classes()) {
+                return Err(Error::input(format!(
+                    "{} needs 1 ≤ targets ≤ K − 1 = {}, got {t}",
+                    stage.name(),
+                    model.classes() - 1
+                )));
+            }
         }
     }
     let mut rng = rng::seeded(cfg.seed, stream::ATTACK);
@@ -200,7 +344,8 @@ pub fn autoattack(
         let mut broken_here = 0;
         let runs: Vec<Option<usize>> = match stage {
             Stage::ApgdCe | Stage::Square => vec![None],
-            Stage::ApgdT | Stage::FabT => (0..cfg.targets).map(Some).collect(),
+            Stage::ApgdT => (0..cfg.targets).map(Some).collect(),
+            Stage::FabT => (0..cfg.fab_targets).map(Some).collect(),
         };
         for run in runs {
             let live: Vec<usize> = (0..n)
@@ -235,7 +380,7 @@ pub fn autoattack(
                 Stage::FabT => {
                     let tg: Vec<usize> = live
                         .iter()
-                        .map(|&i| autoattack_targets(&rows[i], cfg.targets)[run.unwrap_or(0)])
+                        .map(|&i| autoattack_targets(&rows[i], cfg.fab_targets)[run.unwrap_or(0)])
                         .collect();
                     let fc = FabConfig {
                         n_iter: cfg.n_iter,
@@ -253,6 +398,7 @@ pub fn autoattack(
                         cfg.norm,
                         cfg.eps,
                         cfg.square_queries,
+                        cfg.square_offsets,
                         &mut rng,
                     );
                     (r.x_adv, r.success, r.cost)
@@ -269,12 +415,24 @@ pub fn autoattack(
         }
         report.cost = report.cost + stage_cost;
         report.stages.push(StageReport {
-            name: stage.name().to_string(),
+            name: stage.label(cfg.norm).to_string(),
             broken: broken_here,
+            robust_after: report.robust(),
             cost: stage_cost,
             seconds: t0.elapsed().as_secs_f64(),
+            seconds_total: start.elapsed().as_secs_f64(),
         });
+        if stage == Stage::Square
+            && broken_here > 0
+            && cfg.stages.iter().any(|s| *s != Stage::Square)
+        {
+            report.warnings.push(format!(
+                "Square broke {broken_here} point(s) the gradient attacks missed: a hint of \
+                 gradient masking (the gradients may not show the model's true robustness)"
+            ));
+        }
     }
     report.seconds = start.elapsed().as_secs_f64();
+    report.finish(model, x, y, cfg.norm, cfg.eps)?;
     Ok(report)
 }

@@ -53,11 +53,24 @@ impl Loss {
     pub fn check_classes(self, k: usize) -> Result<()> {
         if k < self.min_classes() {
             return Err(Error::input(format!(
-                "{self:?} needs K ≥ {} classes, the model has {k}",
+                "the {} needs at least {} classes, the model has {k}",
+                self.describe(),
                 self.min_classes()
             )));
         }
         Ok(())
+    }
+    /// The loss in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::CrossEntropy => "cross-entropy",
+            Self::Margin => "logit margin",
+            Self::Dlr => "DLR loss",
+            Self::DlrTargeted(DlrForm::AutoAttack) => "targeted DLR loss (AutoAttack's form)",
+            Self::DlrTargeted(DlrForm::AdvLib) => {
+                "targeted DLR loss (adv_lib's form, used by MALT)"
+            }
+        }
     }
     /// L(z) and ∂L/∂z for label `y` and optional target `t`.
     pub fn eval(self, z: &[f64], y: usize, t: Option<usize>) -> (f64, Vec<f64>) {

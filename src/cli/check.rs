@@ -88,9 +88,37 @@ pub fn run(a: &CheckArgs) -> Result<(), Failure> {
         .iter()
         .map(|c| theory::get(c.id()))
         .collect::<Result<Vec<_>, _>>()?;
-    for t in &theories {
-        if selected.len() == 1 || cfg.seeds.is_some() || !cfg.overrides.is_empty() {
-            check::resolve_params(t, &cfg)?;
+    // `--seeds N` over several checks applies to those that have seeds; the others run with
+    // their own setting and are named.
+    let configs: Vec<RunConfig> = theories
+        .iter()
+        .map(|t| {
+            let mut c = cfg.clone();
+            if selected.len() > 1 && !t.params.default.contains_key("seeds") {
+                c.seeds = None;
+            }
+            c
+        })
+        .collect();
+    if let Some(n) = cfg.seeds.filter(|_| selected.len() > 1) {
+        let skipped: Vec<&str> = theories
+            .iter()
+            .filter(|t| !t.params.default.contains_key("seeds"))
+            .map(|t| t.id.as_str())
+            .collect();
+        if !skipped.is_empty() {
+            eprintln!(
+                "note: --seeds {n} applies to {} of {} checks; these have no `seeds` parameter and \
+                 run as documented: {}",
+                theories.len() - skipped.len(),
+                theories.len(),
+                skipped.join(", ")
+            );
+        }
+    }
+    for (t, c) in theories.iter().zip(&configs) {
+        if selected.len() == 1 || c.seeds.is_some() || !c.overrides.is_empty() {
+            check::resolve_params(t, c)?;
         }
     }
     let bar = progress_bar(
@@ -100,10 +128,10 @@ pub fn run(a: &CheckArgs) -> Result<(), Failure> {
     );
     let mut could_not = None;
     let mut summary = report::summary::Summary::default();
-    for (c, t) in selected.iter().zip(&theories) {
+    for ((c, t), cfg) in selected.iter().zip(&theories).zip(&configs) {
         bar.set_message(c.id().to_string());
         let start = std::time::Instant::now();
-        let out = check::run(c.as_ref(), t, &cfg);
+        let out = check::run(c.as_ref(), t, cfg);
         bar.inc(1);
         summary.add(c.id(), out.as_ref().ok());
         match out {

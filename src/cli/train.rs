@@ -8,7 +8,7 @@ use dimple::data::MultiClass;
 use dimple::error::Error;
 use dimple::model::{io, Activation, Mlp};
 use dimple::rng::{self, stream};
-use dimple::train::classifier::{accuracy, train_classifier, ClassifierGd};
+use dimple::train::classifier::{accuracy, train_classifier_with, ClassifierGd};
 use std::path::PathBuf;
 
 /// Arguments of `dimple train`.
@@ -89,7 +89,12 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
         Activation::Relu,
         1.0,
     )?;
-    let rep = train_classifier(
+    let bar = super::progress_bar(
+        steps as u64,
+        "{spinner} training [{pos}/{len} steps] {msg} ({elapsed}, eta {eta})",
+        a.json,
+    );
+    let rep = train_classifier_with(
         &mut model,
         &train,
         &ClassifierGd {
@@ -97,7 +102,15 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
             steps,
             weight_decay: 0.0,
         },
-    )?;
+        &mut |step, loss| {
+            if step % 10 == 0 || step == steps {
+                bar.set_position(step as u64);
+                bar.set_message(format!("loss {loss:.4}"));
+            }
+        },
+    );
+    bar.finish_and_clear();
+    let rep = rep?;
     io::save(&a.out, &io::mlp_bytes(&model)?)?;
     let test_acc = test.as_ref().map(|t| accuracy(&model, t));
     if a.json {

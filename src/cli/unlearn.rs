@@ -41,7 +41,7 @@ pub struct UnlearnArgs {
     /// Labels file (±1), with --model.
     #[arg(long, requires = "model")]
     pub labels: Option<PathBuf>,
-    /// Indices to forget, comma-separated (default: 0).
+    /// Indices to forget, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "0")]
     pub forget: Vec<usize>,
     /// Step as a fraction c ≥ 0 of the theorem's step (θ' = θ − c·Σ λ_r g_r).
@@ -54,10 +54,13 @@ pub struct UnlearnArgs {
     /// For a user's two-layer model: the initialisation to retrain from on the retained set.
     #[arg(long, requires = "model")]
     pub init: Option<PathBuf>,
-    /// Retraining steps (user model with --init; learning rate 0.5·8n/λ_max).
+    /// Steps of the retraining baseline: GD on the retained set from the initialisation (--init,
+    /// or the generated instance's); the learning rate is the suite's rule 0.5·8n/λ_max(XXᵀ), not
+    /// an option. The generated instance's own training steps are `--set steps=…`.
     #[arg(long, default_value_t = 2000)]
     pub steps: usize,
-    /// Generated instance parameters (without --model): n, d, m, steps, seed.
+    /// Parameters of the generated instance (without --model): n points, dimension d, width m,
+    /// its GD training steps, seed (the retraining baseline runs `--steps` steps).
     #[arg(
         long = "set",
         value_name = "NAME=VALUE",
@@ -223,16 +226,31 @@ pub fn run(a: &UnlearnArgs) -> Result<(), Failure> {
         f(r.renormalised.delta),
         f(r.renormalised.tau)
     ));
-    match &comparison {
-        Some(c) => emit(&format!(
-            "  retraining ({}): cos(θ, θ_ret) = {}  cos(θ', θ_ret) = {}  forgotten q_r/q_min: {}\n  on S_r vs θ_ret: prediction agreement {}  mean |Δ normalised margin| {}",
-            c["baseline"].as_str().unwrap_or(""),
-            f(c["cos_original_retrained"].as_f64().unwrap_or(f64::NAN)),
-            f(c["cos_unlearned_retrained"].as_f64().unwrap_or(f64::NAN)),
-            c["forgotten_margin_over_qmin"],
-            c["retained_prediction_agreement"],
-            c["retained_mean_normalised_margin_gap"]
-        )),
+    match &outcome.retraining {
+        Some(c) => {
+            let list = |v: &[f64]| v.iter().map(|x| f(*x)).collect::<Vec<_>>().join(", ");
+            let q = &c.forgotten_margin_over_qmin;
+            emit(&format!(
+                "  retraining ({}): cos(θ, θ_ret) = {}  cos(θ', θ_ret) = {}",
+                c.baseline,
+                f(c.cos_original_retrained),
+                f(c.cos_unlearned_retrained)
+            ));
+            emit(&format!(
+                "  forgotten points' q_r/q_min:  original {}  unlearned {}  retrained {}",
+                list(&q.original),
+                list(&q.unlearned),
+                list(&q.retrained)
+            ));
+            emit(&format!(
+                "  on S_r against θ_ret:          prediction agreement original {} / unlearned {}; \
+                 mean |Δ normalised margin| original {} / unlearned {}",
+                f(c.retained_prediction_agreement.original),
+                f(c.retained_prediction_agreement.unlearned),
+                f(c.retained_mean_normalised_margin_gap.original),
+                f(c.retained_mean_normalised_margin_gap.unlearned)
+            ));
+        }
         None => emit("  retraining: skipped (two-layer user model without --init)"),
     }
     for (c, e) in &sweep_rows {

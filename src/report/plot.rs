@@ -65,16 +65,32 @@ pub fn line_plot(
         .caption(title, ("sans-serif", 18))
         .margin(12)
         .x_label_area_size(40)
-        .y_label_area_size(60)
+        .y_label_area_size(80)
         .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))
         .map_err(|e| err(e.to_string()))?;
+    // Tick labels in the suite's number format: 1e−12 ticks as 1.000e-12, not 0.0.
+    let tick = |v: &f64| super::fmt_num(*v);
     chart
         .configure_mesh()
         .x_desc(x_label)
         .y_desc(y_label)
+        .x_label_formatter(&tick)
+        .y_label_formatter(&tick)
         .draw()
         .map_err(|e| err(e.to_string()))?;
-    let palette = [BLUE, RED, GREEN, MAGENTA, CYAN, BLACK];
+    // Ten distinct colours; beyond them the marker changes (circle, triangle, cross).
+    let palette = [
+        RGBColor(31, 119, 180),
+        RGBColor(255, 127, 14),
+        RGBColor(44, 160, 44),
+        RGBColor(214, 39, 40),
+        RGBColor(148, 103, 189),
+        RGBColor(140, 86, 75),
+        RGBColor(227, 119, 194),
+        RGBColor(127, 127, 127),
+        RGBColor(188, 189, 34),
+        RGBColor(23, 190, 207),
+    ];
     for (k, s) in series.iter().enumerate() {
         let color = palette[k % palette.len()];
         chart
@@ -85,9 +101,13 @@ pub fn line_plot(
             .map_err(|e| err(e.to_string()))?
             .label(s.label.clone())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color));
-        chart
-            .draw_series(s.points.iter().map(|&p| Circle::new(p, 2, color.filled())))
-            .map_err(|e| err(e.to_string()))?;
+        let style = color.filled();
+        match (k / palette.len()) % 3 {
+            0 => chart.draw_series(s.points.iter().map(|&p| Circle::new(p, 3, style))),
+            1 => chart.draw_series(s.points.iter().map(|&p| TriangleMarker::new(p, 4, style))),
+            _ => chart.draw_series(s.points.iter().map(|&p| Cross::new(p, 4, style))),
+        }
+        .map_err(|e| err(e.to_string()))?;
     }
     chart
         .configure_series_labels()

@@ -51,6 +51,16 @@ pub fn train_classifier(
     data: &MultiClass,
     cfg: &ClassifierGd,
 ) -> Result<ClassifierReport> {
+    train_classifier_with(model, data, cfg, &mut |_, _| {})
+}
+
+/// [`train_classifier`] calling `progress(step, loss)` after every step (for a progress bar).
+pub fn train_classifier_with(
+    model: &mut dyn Classifier,
+    data: &MultiClass,
+    cfg: &ClassifierGd,
+    progress: &mut dyn FnMut(usize, f64),
+) -> Result<ClassifierReport> {
     if data.d() != model.input_dim() || data.classes() != model.classes() {
         return Err(Error::shape(format!(
             "model maps {} inputs to {} classes, data have {} features and {} classes",
@@ -83,6 +93,7 @@ pub fn train_classifier(
         if let Some(g) = grad {
             theta.axpy(-cfg.lr, &g, 1.0);
         }
+        progress(step + 1, loss);
     }
     let (l, _) = cross_entropy(&model.logits(data.x()), data.y());
     Ok(ClassifierReport {

@@ -138,5 +138,7 @@ fn custom_stage_lists_and_square_alone() {
         "300",
     ]);
     assert_eq!(l2["stages"][1]["name"], "square-l2 (dimple's own)");
+    assert_eq!(l2["sanity"]["non_finite"], 0, "{}", l2["sanity"]);
+    assert!(l2["sanity"]["max_perturbation"].as_f64().unwrap() <= 0.5 * (1.0 + 1e-9));
     insta::assert_json_snapshot!("square_alone_linf", stable(&v));
 }

@@ -159,7 +159,7 @@ pub fn square(
                     for a in vh..vh + sh {
                         for b in vw..vw + sw {
                             let j = a * w + b;
-                            cand[(r, j)] += eps * rng::normal(rng) / s as f64;
+                            cand[(r, j)] += eps * rng::normal(rng) / sh.max(sw) as f64;
                         }
                     }
                     let delta: Vec<f64> = (0..d).map(|j| cand[(r, j)] - x[(i, j)]).collect();

@@ -98,7 +98,14 @@ pub fn run(a: &ExplainArgs) -> Result<(), Failure> {
         vec![a.index]
     };
     let sub = data.subset(&rows);
-    let results = dimple::api::explain(&f0, &surrogates, sub.x(), sub.y(), a.patch)?;
+    let bar = super::delayed_spinner(format!(
+        "explaining {} image(s) with {} surrogate models",
+        rows.len(),
+        surrogates.len()
+    ));
+    let results = dimple::api::explain(&f0, &surrogates, sub.x(), sub.y(), a.patch);
+    bar.finish_and_clear();
+    let results = results?;
     if a.images > 1 {
         let (mut sum, mut used, mut skipped) = ([0.0; 4], 0usize, 0usize);
         for (r, res) in results.iter().enumerate() {

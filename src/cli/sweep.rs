@@ -27,6 +27,12 @@ pub struct SweepOutput {
     /// Substring of the measurement or statistic names to plot (default: the first measurement).
     #[arg(long)]
     pub measure: Option<String>,
+    /// Plot the x axis on a log scale.
+    #[arg(long)]
+    pub log_x: bool,
+    /// Plot the y axis on a log scale.
+    #[arg(long)]
+    pub log_y: bool,
     /// JSON Lines on stdout instead of the table (no progress bar).
     #[arg(long)]
     pub json: bool,
@@ -216,7 +222,11 @@ fn emit_sweep(records: &[Value], o: &SweepOutput, write_out: bool) -> Result<(),
                 .unwrap_or("")
                 .to_string(),
         };
-        report::sweep::plot(records, &x, &measure, path)?;
+        let axes = report::plot::Axes {
+            log_x: o.log_x,
+            log_y: o.log_y,
+        };
+        report::sweep::plot(records, &x, &measure, path, axes)?;
     }
     if records.iter().any(|r| r["verdict"] == "CouldNotRun") {
         return Err(Failure::CouldNotRun(Error::input(

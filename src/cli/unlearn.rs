@@ -2,7 +2,7 @@
 //! certificate before and after, the comparison with retraining, and the step-size sweep.
 
 use super::sweep::writable;
-use super::{emit, parse_set, Failure};
+use super::{delayed_spinner, emit, parse_set, Failure};
 use dimple::api::{GeneratedSpec, Multipliers};
 use dimple::data;
 use dimple::error::Error;
@@ -131,7 +131,14 @@ pub fn run(a: &UnlearnArgs) -> Result<(), Failure> {
         },
         (Some(_), _, _) => return Err(Error::input("--model needs --data and --labels").into()),
         (None, _, _) => {
-            let g = GeneratedSpec::from_overrides(&parse_set(&a.set)?, &budget)?.generate()?;
+            let spec = GeneratedSpec::from_overrides(&parse_set(&a.set)?, &budget)?;
+            let bar = delayed_spinner(format!(
+                "training the generated instance (n = {}, d = {}, m = {}, {} GD steps)",
+                spec.n, spec.d, spec.m, spec.steps
+            ));
+            let g = spec.generate();
+            bar.finish_and_clear();
+            let g = g?;
             Instance {
                 model: g.model,
                 data: g.data,
@@ -140,6 +147,11 @@ pub fn run(a: &UnlearnArgs) -> Result<(), Failure> {
             }
         }
     };
+    let bar = delayed_spinner(if init.is_some() {
+        format!("unlearning, then retraining for {} steps", a.steps)
+    } else {
+        "unlearning".to_string()
+    });
     let outcome = dimple::api::unlearn(
         model.as_ref(),
         &data,
@@ -151,7 +163,9 @@ pub fn run(a: &UnlearnArgs) -> Result<(), Failure> {
             lr,
             steps: a.steps,
         },
-    )?;
+    );
+    bar.finish_and_clear();
+    let outcome = outcome?;
     let u = &outcome.unlearned;
     let comparison = outcome
         .retraining

@@ -137,7 +137,7 @@ pub fn heat_maps(
     let side = patches.side as u32;
     let panel = side * cell;
     let width = (panel + 20) * (maps.len() as u32 + 1) + 20;
-    let root = SVGBackend::new(path, (width, panel + 50)).into_drawing_area();
+    let root = SVGBackend::new(path, (width, panel + 90)).into_drawing_area();
     let err = |e: String| Error::input(format!("cannot draw {}: {e}", path.display()));
     root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
     let draw_panel =
@@ -188,6 +188,34 @@ pub fn heat_maps(
             &|r, c| (vals[(r / p) * g + c / p] - lo) / span,
             false,
         )?;
+        // The colour scale under the panel: 20 steps from the map's smallest to largest value.
+        let x0 = (20 + (k as u32 + 1) * (panel + 20)) as i32;
+        let y0 = (35 + panel + 8) as i32;
+        let step = (panel as i32 / 20).max(1);
+        for j in 0..20 {
+            let v = j as f64 / 19.0;
+            let colour = RGBColor(
+                (255.0 * v) as u8,
+                (80.0 * v) as u8,
+                (255.0 * (1.0 - v)) as u8,
+            );
+            root.draw(&Rectangle::new(
+                [(x0 + j * step, y0), (x0 + (j + 1) * step, y0 + 8)],
+                colour.filled(),
+            ))
+            .map_err(|e| err(e.to_string()))?;
+        }
+        for (text, x) in [
+            (crate::report::fmt_num(lo), x0),
+            (crate::report::fmt_num(hi), x0 + 20 * step - 30),
+        ] {
+            root.draw(&Text::new(
+                text,
+                (x, y0 + 12),
+                ("sans-serif", 10).into_font(),
+            ))
+            .map_err(|e| err(e.to_string()))?;
+        }
     }
     root.present().map_err(|e| err(e.to_string()))?;
     Ok(())

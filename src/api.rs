@@ -332,7 +332,7 @@ pub fn unlearn(
         Multipliers::Certificate => None,
     };
     let u = crate::unlearn::unlearn(model, data, req.forget, req.fraction, lambda.as_ref())?;
-    let keep: Vec<usize> = (0..data.n()).filter(|i| !req.forget.contains(i)).collect();
+    let keep = crate::unlearn::retained(data.n(), req.forget);
     let retained = data.subset(&keep);
     let baseline: Option<(Box<dyn Model>, &str)> = if let Some(init) = req.init {
         let mut r = init.boxed_clone();

@@ -11,7 +11,7 @@ use crate::model::TwoLayer;
 pub fn count(before: &TwoLayer, after: &TwoLayer, data: &Binary, forget: &[usize]) -> usize {
     let (p0, p1) = (before.preact(data.x()), after.preact(data.x()));
     let mut flips = 0;
-    for i in (0..data.n()).filter(|i| !forget.contains(i)) {
+    for i in super::retained(data.n(), forget) {
         for j in 0..before.width() {
             if (p0[(i, j)] > 0.0) != (p1[(i, j)] > 0.0) {
                 flips += 1;

@@ -25,6 +25,11 @@ use crate::model::Model;
 use nalgebra::DVector;
 use serde::Serialize;
 
+/// The indices of the retained set S_r = S ∖ F among `n` points, in order.
+pub fn retained(n: usize, forget: &[usize]) -> Vec<usize> {
+    (0..n).filter(|i| !forget.contains(i)).collect()
+}
+
 /// Checks that `forget` is a non-empty set of distinct valid indices that leaves a point.
 pub fn validate_forget(forget: &[usize], n: usize) -> Result<()> {
     if forget.is_empty() {
@@ -174,7 +179,7 @@ pub fn unlearn(
     original.set_params(&(model.params() / before.scale))?;
     let lam = lambda.cloned().unwrap_or_else(|| before.lambda.clone());
     let unlearned = ga_step(original.as_ref(), data, &lam, forget, fraction)?;
-    let keep: Vec<usize> = (0..data.n()).filter(|i| !forget.contains(i)).collect();
+    let keep = retained(data.n(), forget);
     let retained = data.subset(&keep);
     let mu = DVector::from_iterator(keep.len(), keep.iter().map(|&i| lam[i]));
     // The two measurements on S_r are independent: run them side by side.
@@ -221,4 +226,19 @@ pub fn unlearn(
             beta_star,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retained_indices_drop_the_forget_set_and_keep_the_order() {
+        assert_eq!(retained(6, &[4, 1]), vec![0, 2, 3, 5]);
+        assert_eq!(retained(3, &[]), vec![0, 1, 2]);
+        assert_eq!(retained(2, &[0, 1]), Vec::<usize>::new());
+        assert!(validate_forget(&[], 3).is_err() && validate_forget(&[0, 0], 3).is_err());
+        assert!(validate_forget(&[0, 1, 2], 3).is_err() && validate_forget(&[3], 3).is_err());
+        assert!(validate_forget(&[2, 0], 3).is_ok());
+    }
 }

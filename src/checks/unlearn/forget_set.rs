@@ -102,7 +102,7 @@ fn run_seed(seed: u64, n: usize, d: usize, size: usize, m: usize, mu2: f64) -> R
     if let Draw::Accepted(f) = class_aligned(&mut rng::sub(seed, stream::DATA, 1), n, d, m, mu2)? {
         out.v1_accepted = true;
         let fset = rng::distinct_indices(&mut rng::sub(seed, stream::CHOICE, 1), n, size);
-        let keep: Vec<usize> = (0..n).filter(|i| !fset.contains(i)).collect();
+        let keep = crate::unlearn::retained(n, &fset);
         let w1 = two_layer_step(&f.net, &f.data, &f.lambda, &fset, 1.0)?;
         out.v1_flips = flips::count(&f.net, &w1, &f.data, &fset);
         let mu = restrict(&f.lambda, &keep);

@@ -47,7 +47,7 @@ fn run_seed(seed: u64, n: usize, d: usize, mu2: f64, n_test: usize) -> Result<Se
     let s = svm::hard_margin(&data)?;
     let lam = s.lambda();
     let r = rng::index(&mut rng::seeded(seed, stream::CHOICE), n);
-    let keep: Vec<usize> = (0..n).filter(|&i| i != r).collect();
+    let keep = crate::unlearn::retained(n, &[r]);
     let wp = &s.w - data.row(r) * (lam[r] * data.y()[r]);
     let wstar = svm::hard_margin(&data.subset(&keep))?.w;
     // Monte Carlo against the exact formula err(w) = Φ̄(⟨w, μ⟩/(σ‖w‖)); test points are drawn in

@@ -76,7 +76,7 @@ fn run_seed(
     net.set_params(&(net.params() / cert.scale))?;
     let r = rng::index(&mut rng::seeded(seed, stream::CHOICE), n);
     let unl = two_layer_step(&net, &data, &cert.lambda, &[r], 1.0)?;
-    let keep: Vec<usize> = (0..n).filter(|&i| i != r).collect();
+    let keep = crate::unlearn::retained(n, &[r]);
     let mut ret = init.clone();
     train::train(&mut ret, &data.subset(&keep), &cfg, &mut NoObserver)?;
     let (c0, c1, c2, ci) = (

@@ -54,7 +54,7 @@ impl LinearDraw {
     }
     /// Indices of S_r.
     pub fn keep(&self, forget: &[usize]) -> Vec<usize> {
-        (0..self.data.n()).filter(|i| !forget.contains(i)).collect()
+        crate::unlearn::retained(self.data.n(), forget)
     }
 }
 

@@ -41,7 +41,7 @@ fn run_seed(seed: u64, n: usize, d: usize, m: usize, mu2: f64) -> Result<Option<
     };
     let r = rng::index(&mut rng::seeded(seed, stream::CHOICE), n);
     let lam = &f.lambda;
-    let keep: Vec<usize> = (0..n).filter(|&i| i != r).collect();
+    let keep = crate::unlearn::retained(n, &[r]);
     let retained = f.data.subset(&keep);
     let mu = restrict(lam, &keep);
     let w1 = two_layer_step(&f.net, &f.data, lam, &[r], 1.0)?;

@@ -36,7 +36,7 @@ struct Seed {
 
 /// ε_NNLS of `net` on the retained set.
 pub fn eps_retained(net: &TwoLayer, t: &TrainedDraw, forget: &[usize]) -> Result<f64> {
-    let keep: Vec<usize> = (0..t.data.n()).filter(|i| !forget.contains(i)).collect();
+    let keep = crate::unlearn::retained(t.data.n(), forget);
     Ok(certify_unnormalised(net, &t.data.subset(&keep), &CertifyOptions::default())?.eps)
 }
 
@@ -46,7 +46,7 @@ fn run_seed(seed: u64, n: usize, d: usize, m: usize, steps: usize) -> Result<See
     let lr = t.lambda[r];
     let w1 = two_layer_step(&t.net, &t.data, &t.lambda, &[r], 1.0)?;
     let norm = t.net.params().norm();
-    let keep: Vec<usize> = (0..n).filter(|&i| i != r).collect();
+    let keep = crate::unlearn::retained(n, &[r]);
     let retained = t.data.subset(&keep);
     let eps1 = eps_retained(&w1, &t, &[r])?;
     // E_flip = ‖Σ_{i≠r} λ_i (g_i(W) − g_i(W'))‖.

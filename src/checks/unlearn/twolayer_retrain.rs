@@ -45,7 +45,7 @@ fn run_seed(seed: u64, n: usize, d: usize, m: usize, steps: usize) -> Result<See
     let t = trained_v1(seed, n, d, m, steps)?;
     let r = t.r;
     let w1 = two_layer_step(&t.net, &t.data, &t.lambda, &[r], 1.0)?;
-    let keep: Vec<usize> = (0..n).filter(|&i| i != r).collect();
+    let keep = crate::unlearn::retained(n, &[r]);
     let mut ret = t.init.clone();
     train::train(
         &mut ret,

@@ -3,7 +3,7 @@
 //! request with one set of messages and returns a typed, serialisable report, so a CLI line and a
 //! Python call on the same input give the same numbers and the same errors.
 
-use crate::attack::{autoattack, malt, AutoAttackConfig, MaltConfig, Norm, PipelineReport, Stage};
+use crate::attack::{AutoAttackConfig, MaltConfig, Norm, PipelineReport, Stage};
 use crate::budget::Budget;
 use crate::data::Binary;
 use crate::error::{Error, Result};
@@ -493,6 +493,17 @@ pub fn attack(
     y: &[usize],
     req: &AttackRequest,
 ) -> Result<PipelineReport> {
+    attack_with(model, x, y, req, &mut |_| {})
+}
+
+/// [`attack`], calling `progress` with a line at the start of each stage or target rank.
+pub fn attack_with(
+    model: &Mlp,
+    x: &DMatrix<f64>,
+    y: &[usize],
+    req: &AttackRequest,
+    progress: &mut dyn FnMut(&str),
+) -> Result<PipelineReport> {
     if !(req.eps > 0.0 && req.eps.is_finite()) {
         return Err(Error::input(format!(
             "eps (--eps): ε must be positive and finite, got {}",
@@ -538,7 +549,7 @@ pub fn attack(
             cfg.testk = req.testk.unwrap_or(model.classes() - 1);
             cfg.n_iter = req.iters;
             cfg.seed = req.seed;
-            Ok(malt(model, x, y, &cfg)?.pipeline)
+            Ok(crate::attack::malt::malt_with(model, x, y, &cfg, progress)?.pipeline)
         }
         method => {
             if !(1..=crate::limits::MAX_ITERS).contains(&req.square_queries) {
@@ -560,7 +571,7 @@ pub fn attack(
             } else if !req.attacks.is_empty() {
                 cfg.stages = req.attacks.clone();
             }
-            autoattack(model, x, y, &cfg)
+            crate::attack::autoattack::autoattack_with(model, x, y, &cfg, progress)
         }
     }
 }

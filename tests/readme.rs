@@ -151,3 +151,46 @@ fn the_unlearning_sweep_numbers_reproduce() {
     );
     assert_eq!(min.0, 1.0, "the minimum is at the theorem's step");
 }
+
+/// Sweeps section: the figures' captions, "t_exact 1.41 → 10.2" over β = 1 … 0.1 and
+/// "1.41 → 1.51" over κ = 0 … 0.004 (`subspace.c4_flip_sandwich`, m = 50), and "‖g⊥‖ ≈ 0.7 for
+/// every ℓ" (`subspace.c2_chi2`, d = 20 … 320), at the test scale the README's commands use.
+#[test]
+fn the_sweep_figure_captions_reproduce() {
+    let stat = |grid: &str, name: &str| -> Vec<f64> {
+        dimple(&[
+            "sweep",
+            if name.contains("t_exact") {
+                "subspace.c4_flip_sandwich"
+            } else {
+                "subspace.c2_chi2"
+            },
+            "--scale",
+            "test",
+            "--grid",
+            grid,
+            "--json",
+        ])
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).expect("record");
+            v["evidence"]["stats"][name]
+                .as_f64()
+                .expect("the statistic")
+        })
+        .collect()
+    };
+    let t = stat("beta=1,0.1", "m = 50: median t_exact");
+    assert_eq!(
+        ((t[0] * 100.0).round(), (t[1] * 10.0).round()),
+        (141.0, 102.0)
+    );
+    let t = stat("kappa=0,0.004", "m = 50: median t_exact");
+    assert_eq!(
+        ((t[0] * 100.0).round(), (t[1] * 100.0).round()),
+        (141.0, 151.0)
+    );
+    for g in stat("d=20,320", "mean ‖g⊥(x)‖") {
+        assert!((g - 0.7).abs() < 0.05, "‖g⊥‖ = {g}");
+    }
+}

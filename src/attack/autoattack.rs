@@ -302,6 +302,17 @@ pub fn autoattack(
     y: &[usize],
     cfg: &AutoAttackConfig,
 ) -> Result<PipelineReport> {
+    autoattack_with(model, x, y, cfg, &mut |_| {})
+}
+
+/// [`autoattack`], calling `progress` with a line at the start of each stage (for a terminal).
+pub fn autoattack_with(
+    model: &dyn Classifier,
+    x: &DMatrix<f64>,
+    y: &[usize],
+    cfg: &AutoAttackConfig,
+    progress: &mut dyn FnMut(&str),
+) -> Result<PipelineReport> {
     validate(model, x, y, cfg.eps)?;
     let start = Instant::now();
     let n = x.nrows();
@@ -339,6 +350,11 @@ pub fn autoattack(
     }
     let mut rng = rng::seeded(cfg.seed, stream::ATTACK);
     for &stage in &cfg.stages {
+        progress(&format!(
+            "{} ({} robust after the previous stages)",
+            stage.label(cfg.norm),
+            report.robust()
+        ));
         let t0 = Instant::now();
         let mut stage_cost = Cost::default();
         let mut broken_here = 0;
@@ -435,4 +451,39 @@ pub fn autoattack(
     report.seconds = start.elapsed().as_secs_f64();
     report.finish(model, x, y, cfg.norm, cfg.eps)?;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Activation, Mlp};
+
+    #[test]
+    fn progress_is_called_once_per_stage_and_the_report_is_unchanged() {
+        let mut r = rng::seeded(5, 0);
+        let net = Mlp::init(&mut r, vec![16, 12, 5], Activation::Relu, 1.0).unwrap();
+        let x = DMatrix::from_fn(12, 16, |_, _| rng::uniform(&mut r));
+        let z = net.logits(&x);
+        let y: Vec<usize> = (0..12)
+            .map(|i| argmax(&z.row(i).iter().copied().collect::<Vec<_>>()))
+            .collect();
+        let cfg = AutoAttackConfig {
+            n_iter: 5,
+            targets: 2,
+            fab_targets: 2,
+            square_queries: 20,
+            ..AutoAttackConfig::standard(Norm::Linf, 0.05)
+        };
+        let mut lines = Vec::new();
+        let with = autoattack_with(&net, &x, &y, &cfg, &mut |l| lines.push(l.to_string())).unwrap();
+        let without = autoattack(&net, &x, &y, &cfg).unwrap();
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        assert!(lines[0].starts_with("apgd-ce (12 robust"), "{lines:?}");
+        assert_eq!(with.broken, without.broken);
+        assert_eq!(with.cost, without.cost);
+        assert!(with.sanity.ok());
+        let robust: Vec<usize> = with.stages.iter().map(|s| s.robust_after).collect();
+        assert!(robust.windows(2).all(|w| w[1] <= w[0]), "{robust:?}");
+        assert_eq!(*robust.last().unwrap(), with.robust());
+    }
 }

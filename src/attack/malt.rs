@@ -70,6 +70,17 @@ pub fn malt(
     y: &[usize],
     cfg: &MaltConfig,
 ) -> Result<MaltReport> {
+    malt_with(model, x, y, cfg, &mut |_| {})
+}
+
+/// [`malt`], calling `progress` with a line at the start of each target rank (for a terminal).
+pub fn malt_with(
+    model: &dyn Classifier,
+    x: &DMatrix<f64>,
+    y: &[usize],
+    cfg: &MaltConfig,
+    progress: &mut dyn FnMut(&str),
+) -> Result<MaltReport> {
     validate(model, x, y, cfg.eps)?;
     Loss::DlrTargeted(DlrForm::AdvLib).check_classes(model.classes())?;
     let start = Instant::now();
@@ -105,6 +116,12 @@ pub fn malt(
         if live.is_empty() {
             break;
         }
+        progress(&format!(
+            "target {} of {} ({} points still attacked)",
+            rank + 1,
+            cfg.k,
+            live.len()
+        ));
         let t_rank = Instant::now();
         let xs = x.select_rows(&live);
         let ys: Vec<usize> = live.iter().map(|&i| y[i]).collect();

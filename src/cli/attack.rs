@@ -182,7 +182,10 @@ pub fn run(a: &AttackArgs) -> Result<(), Failure> {
         )
     };
     let bar = super::delayed_spinner(format!("{} on {} points", a.method.name(), data.n()));
-    let report = dimple::api::attack(&model, data.x(), data.y(), &req);
+    let method = a.method.name();
+    let report = dimple::api::attack_with(&model, data.x(), data.y(), &req, &mut |stage| {
+        bar.set_message(format!("{method} on {} points: {stage}", data.n()))
+    });
     bar.finish_and_clear();
     let report: PipelineReport = report?;
     let row_major = |m: &nalgebra::DMatrix<f64>| -> Vec<f64> {

@@ -120,11 +120,16 @@ pub fn oscillating(losses: &[f64], j: usize, k: usize, thr: f64) -> bool {
     ups as f64 <= thr * k as f64
 }
 
+/// ρ of the oscillation test: halve when the loss rose in at most ρ·k of the last k steps
+/// (0.75 in both reference codes).
+pub const OSCILLATION_THRESHOLD: f64 = 0.75;
+
 /// The step-size rule of one sample at the checkpoints.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Halving {
     reduced_last: bool,
     loss_best_last: f64,
+    threshold: f64,
 }
 
 impl Halving {
@@ -134,12 +139,17 @@ impl Halving {
         Self {
             reduced_last: variant == Variant::AutoAttack,
             loss_best_last: loss_best0,
+            threshold: OSCILLATION_THRESHOLD,
         }
+    }
+    /// The same rule with the oscillation threshold ρ replaced (for sensitivity controls).
+    pub fn with_threshold(self, threshold: f64) -> Self {
+        Self { threshold, ..self }
     }
     /// The decision at the checkpoint after iteration `i` with window `k`: halve if the loss
     /// oscillates or if it was not halved at the previous check and L_best did not improve.
     pub fn check(&mut self, losses: &[f64], i: usize, k: usize, loss_best: f64) -> bool {
-        let halve = oscillating(losses, i, k, 0.75)
+        let halve = oscillating(losses, i, k, self.threshold)
             || (!self.reduced_last && self.loss_best_last >= loss_best);
         self.reduced_last = halve;
         self.loss_best_last = loss_best;
@@ -151,11 +161,21 @@ impl Halving {
 /// step i (N = losses.len()); L_best is the running maximum (strict improvements). Returns the
 /// (iteration, halve) decisions at the checkpoints.
 pub fn scripted_halvings(loss0: f64, losses: &[f64], variant: Variant) -> Vec<(usize, bool)> {
+    scripted_halvings_at(loss0, losses, variant, OSCILLATION_THRESHOLD)
+}
+
+/// [`scripted_halvings`] with the oscillation threshold ρ given.
+pub fn scripted_halvings_at(
+    loss0: f64,
+    losses: &[f64],
+    variant: Variant,
+    threshold: f64,
+) -> Vec<(usize, bool)> {
     let n = losses.len();
     let (mut k, decr, min_k) = schedule(n);
     let mut slots = vec![0.0; n];
     let mut best = loss0;
-    let mut state = Halving::new(variant, loss0);
+    let mut state = Halving::new(variant, loss0).with_threshold(threshold);
     let mut counter = 0;
     let mut out = Vec::new();
     for i in 0..n {

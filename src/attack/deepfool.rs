@@ -123,3 +123,42 @@ pub fn deepfool(
         iterations,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attack::binary::BinaryClassifier;
+    use crate::model::{Activation, Model, TwoLayer};
+    use crate::rng;
+
+    /// For a binary model the only other class's difference is ±N, so DeepFool's first step is
+    /// (|N(x)| + 1e−4)/‖∇N‖²·∇N up to sign: along the input gradient. (This identity was a gate of
+    /// `dimpled.linear.perpendicular`; it is a property of the code, tested here.)
+    #[test]
+    fn binary_first_step_is_the_scaled_input_gradient() {
+        let mut r = rng::seeded(3, rng::stream::INIT);
+        let net = TwoLayer::init(&mut r, 7, 12, Activation::Relu, true, false, 1.0);
+        let x = rng::gaussian_matrix(&mut r, 9, 7, 1.0);
+        let out = net.forward(&x);
+        let y: Vec<usize> = out.iter().map(|v| usize::from(*v > 0.0)).collect();
+        let model = BinaryClassifier::new(&net);
+        let df = deepfool(
+            &model,
+            &x,
+            &y,
+            &DeepFoolConfig::default(),
+            &Constraint::Free,
+        )
+        .unwrap();
+        let g = net.input_grad(&x);
+        for i in 0..x.nrows() {
+            let gi = g.row(i).transpose();
+            let want = &gi * (-out[i].signum() * (out[i].abs() + 1e-4) / gi.norm_squared());
+            let got = df.first_step.row(i).transpose();
+            assert!(
+                (&got - &want).norm() <= 1e-12 * want.norm(),
+                "row {i}: {got} vs {want}"
+            );
+        }
+    }
+}

@@ -188,6 +188,12 @@ mod tests {
     fn preconditions_are_errors() {
         assert!(select_models(&[false, true, true, true], &[1, 2, 3, 4]).is_err());
         assert!(select_models(&[true, true, true, true], &[1, 1, 3, 4]).is_err());
+        // A copy of f₀ anywhere among the surrogates, not only the first.
+        assert!(select_models(&[true; 5], &[1, 2, 3, 4, 1]).is_err());
+        // Two agreeing surrogates, and none, are too few.
+        assert!(select_models(&[true, true, true], &[1, 2, 3]).is_err());
+        assert!(select_models(&[true], &[1]).is_err());
+        assert!(select_models(&[], &[]).is_err());
         assert!(select_models(&[true, true, false, true], &[1, 2, 3, 4]).is_err());
         assert_eq!(
             select_models(&[true, true, false, true, true], &[1, 2, 3, 4, 5]).unwrap(),

@@ -1,14 +1,15 @@
 //! `dimpled.linear.perpendicular`: on a linear manifold, the on-manifold fraction ρ of minimal
 //! adversarial perturbations, of ∇_x N and of random directions, at ρ_x = √d and ρ_x = 1
-//! (dimpled.md §4, §7 check 2). Gate: DeepFool's first step is along ∇N, so its ρ equals ρ_g.
-//! Probe (the DMM claim): at ρ_x = √d the median ρ(δ_std) ≤ 0.5 and below its value at ρ_x = 1.
+//! (dimpled.md §4, §7 check 2). Probe (the DMM claim): at ρ_x = √d the median ρ(δ_std) ≤ 0.5.
+//! Control: the same criterion must reject the regime where the perturbations are known to lie
+//! on the manifold (ρ_x = 1, the documented reversal). That DeepFool's first step is along ∇N
+//! for a binary model is a property of the code (`attack::deepfool` unit test), not evidence.
 
 use super::{linear_case, LinearParams};
-use crate::attack::deepfool::{deepfool, DeepFoolConfig};
 use crate::check::{Agg, Check, Ctx, Evidence};
 use crate::dimpled::{finite, measure, Search};
 use crate::error::Result;
-use crate::geometry::{Constraint, Tangents};
+use crate::geometry::Tangents;
 use crate::stats::median;
 
 pub struct LinearPerpendicular;
@@ -24,7 +25,7 @@ impl Check for LinearPerpendicular {
         let kd = p.k as f64 / d;
         let mut ev = ctx.evidence();
         let mut medians = Vec::new();
-        let (mut gate, mut control) = (Vec::new(), Vec::new());
+        let mut found = 0;
         for rho_x in [d.sqrt(), 1.0] {
             let c = linear_case(&p, rho_x)?;
             let t = Tangents::Shared(&c.tangent);
@@ -36,18 +37,7 @@ impl Check for LinearPerpendicular {
                 constrained: false,
             };
             let r = measure(&c.model, &c.x, &c.y, t, &search, seed)?;
-            let df = deepfool(
-                &c.model,
-                &c.x,
-                &c.y,
-                &DeepFoolConfig::default(),
-                &Constraint::Free,
-            )?;
-            let rho_first = c.tangent.fractions(&df.first_step);
-            for ((first, grad), rand) in rho_first.iter().zip(&r.rho_grad).zip(&r.rho_rand) {
-                gate.push((first - grad).abs());
-                control.push((rand - grad).abs());
-            }
+            found += r.r_std.iter().filter(|v| v.is_finite()).count();
             let tag = if rho_x == 1.0 {
                 "ρ_x = 1"
             } else {
@@ -68,14 +58,9 @@ impl Check for LinearPerpendicular {
                     r.r_std.iter().filter(|v| v.is_nan()).count() as f64,
                 );
         }
-        ev.record("first_step", Agg::max(gate))
+        ev.record("perturbations", Agg::fraction(found, 2 * p.n_test))
             .record("rho.std", Agg::median(medians[0].iter().copied()))
-            .record(
-                "rho.reversal",
-                Agg::median(medians[1].iter().copied())
-                    .zip(Agg::median(medians[0].iter().copied()), |a, b| a - b),
-            )
-            .record("control.random", Agg::min(control));
+            .record("control.reversal", Agg::median(medians[1].iter().copied()));
         ev.stat("random baseline k/d", kd);
         Ok(ev)
     }

@@ -18,8 +18,9 @@ fn diff(a: &Scores, b: &Scores) -> f64 {
 }
 
 /// Max change of the scores over one-model rescalings and a permutation; and the change under
-/// a per-position rescaling of one model (the control).
-fn changes(g: &[DMatrix<f64>]) -> Result<(Agg, Agg)> {
+/// a per-position rescaling of one model by the factors 1 + η·w/L, w = 0..L (the control: an
+/// invariance broken by a known relative amount η).
+fn changes(g: &[DMatrix<f64>], eta: f64) -> Result<(Agg, Agg)> {
     let base = scores(g)?;
     let mut changed = Vec::new();
     for a in 0..g.len() {
@@ -35,7 +36,7 @@ fn changes(g: &[DMatrix<f64>]) -> Result<(Agg, Agg)> {
     let mut h = g.to_vec();
     let l = h[0].nrows();
     for (w, mut row) in h[0].row_iter_mut().enumerate() {
-        row *= 1.0 + w as f64 / l as f64;
+        row *= 1.0 + eta * w as f64 / l as f64;
     }
     Ok((Agg::max(changed), Agg::of(diff(&base, &scores(&h)?), 1)))
 }
@@ -51,13 +52,14 @@ impl Check for Invariance {
         let random: Vec<DMatrix<f64>> = (0..6)
             .map(|_| rng::gaussian_matrix(&mut r, 30, 64, 1.0))
             .collect();
-        let (w1, c1) = changes(&random)?;
+        let mut ev = ctx.evidence();
+        let eta = ev.constant("control.rescaled", "eta");
+        let (w1, c1) = changes(&random, eta)?;
         let run = planted_run(&p, seed, p.beta()?, p.models)?;
         let doc = run.test.data.x().rows(0, 1).into_owned();
         let planted: Vec<DMatrix<f64>> =
             run.models.iter().map(|m| m.position_grads(&doc)).collect();
-        let (w2, c2) = changes(&planted)?;
-        let mut ev = ctx.evidence();
+        let (w2, c2) = changes(&planted, eta)?;
         ev.record("random", w1)
             .record("planted", w2)
             .record("control.rescaled", Agg::min([c1.value, c2.value]));

@@ -9,6 +9,7 @@ use crate::margin::fixture::{class_aligned, Draw};
 use crate::margin::svm;
 use crate::model::{Linear, Model};
 use crate::rng::{self, stream};
+use nalgebra::DVector;
 
 pub struct CertificateFixture;
 
@@ -22,8 +23,8 @@ struct P {
     m: usize,
     mu_norm2: f64,
     draws: usize,
-    /// Relative size of the control's random perturbation of θ.
-    perturbation: f64,
+    /// The stationarity residual ε/‖θ̃‖ the control injects (10× the gate's tolerance).
+    control_eps: f64,
     /// The exact SVM with more points than dimensions (λ not unique).
     n_wide: usize,
     d_wide: usize,
@@ -41,7 +42,35 @@ fn wide_svm(seed: u64, n: usize, d: usize) -> Result<(f64, f64, bool)> {
 struct Certified {
     cert: Certificate,
     lambda_gap: f64,
+    /// ε/‖θ̃‖ of the control instance (θ moved off the span of the margin gradients).
     control_eps_rel: f64,
+}
+
+/// θ moved by a step orthogonal to every margin gradient ∇_θ q_i, sized so that the exact
+/// stationarity residual of the moved point is `eps_rel`·‖θ′‖: the margins do not change (to first
+/// order for a nonlinear model, exactly for a linear one), the best combination Σλ_i∇q_i stays
+/// where it was, and the residual is the step itself. A known, small violation of the ε gate.
+fn off_span(
+    model: &dyn Model,
+    x: &nalgebra::DMatrix<f64>,
+    seed: u64,
+    eps_rel: f64,
+) -> Result<DVector<f64>> {
+    let theta = model.params();
+    let jt = model.jacobian(x).transpose();
+    let q = jt.qr().q();
+    let u = rng::gaussian_vector(&mut rng::seeded(seed, stream::DIRECTIONS), theta.len(), 1.0);
+    let off = &u - &q * (q.transpose() * &u);
+    let off_norm = off.norm();
+    if !(off_norm > 1e-8 * u.norm()) {
+        return Err(crate::error::Error::Assumption {
+            assumption: "near-orthogonality".into(),
+            detail: "the margin gradients span the whole parameter space: the control has no step off their span".into(),
+        });
+    }
+    // ‖step‖/‖θ + step‖ = eps_rel with step ⊥ θ's span component: ‖step‖ = t‖θ‖/√(1 − t²).
+    let step = eps_rel * theta.norm() / (1.0 - eps_rel * eps_rel).sqrt();
+    Ok(theta + off * (step / off_norm))
 }
 
 fn certify_fixture(
@@ -49,7 +78,7 @@ fn certify_fixture(
     data: &crate::data::Binary,
     lambda: &nalgebra::DVector<f64>,
     seed: u64,
-    perturbation: f64,
+    control_eps: f64,
 ) -> Result<Certified> {
     let cert = certify(
         model,
@@ -60,16 +89,9 @@ fn certify_fixture(
     )?;
     let want = lambda / cert.scale.powi(2 - cert.homogeneity as i32);
     let lambda_gap = (&cert.lambda - &want).amax() / want.amax();
-    // Negative control: a small relative perturbation in a random direction is not a KKT point.
+    // Sensitivity control: the exact KKT point moved off the gradients' span by a known ε_rel.
     let mut noisy = model.boxed_clone();
-    let noise = rng::gaussian_vector(
-        &mut rng::seeded(seed, stream::DIRECTIONS),
-        model.n_params(),
-        1.0,
-    );
-    let theta = model.params()
-        + noise * (perturbation * model.params().norm() / (model.n_params() as f64).sqrt());
-    noisy.set_params(&theta)?;
+    noisy.set_params(&off_span(model, data.x(), seed, control_eps)?)?;
     let control_eps_rel = certify(noisy.as_ref(), data, &CertifyOptions::default())?.eps_rel;
     Ok(Certified {
         cert,
@@ -98,7 +120,7 @@ impl Check for CertificateFixture {
                 &data,
                 s.lambda(),
                 seed,
-                p.perturbation,
+                p.control_eps,
             )?;
             let v1 = match class_aligned(&mut rng::sub(seed, stream::DATA, 1), n, d, m, mu2)? {
                 Draw::Accepted(f) => Ok(certify_fixture(
@@ -106,7 +128,7 @@ impl Check for CertificateFixture {
                     &f.data,
                     &f.lambda,
                     seed,
-                    p.perturbation,
+                    p.control_eps,
                 )?),
                 Draw::Rejected(why) => Err(why),
             };
@@ -146,6 +168,11 @@ impl Check for CertificateFixture {
                     &format!("control.{prefix}.perturbed"),
                     Agg::min(cs.iter().map(|c| c.control_eps_rel)),
                 );
+            let detected = Agg::min(cs.iter().map(|c| c.control_eps_rel / p.control_eps));
+            ev.stat(
+                format!("{name}: control, measured ε/‖θ̃‖ over the injected (min over draws)"),
+                detected.value,
+            );
         }
         ev.record("v1.accepted", Agg::count(accepted, res.len()));
         let wide = |f: fn(&(f64, f64, bool)) -> f64| Agg::max(res.iter().map(|r| f(&r.2)));

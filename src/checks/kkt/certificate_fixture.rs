@@ -1,7 +1,7 @@
 //! `kkt.certificate.fixture`: exact KKT points built by construction certify with ε ≈ 0.
 
-use crate::check::Agg;
 use crate::check::{over_seeds, Check, Ctx, Evidence};
+use crate::check::{Agg, Extremes};
 use crate::data::near_orthogonal::{self, Sampling};
 use crate::error::Result;
 use crate::margin::certificate::{certify, Certificate, CertifyOptions};
@@ -168,10 +168,9 @@ impl Check for CertificateFixture {
                     &format!("control.{prefix}.perturbed"),
                     Agg::min(cs.iter().map(|c| c.control_eps_rel)),
                 );
-            let detected = Agg::min(cs.iter().map(|c| c.control_eps_rel / p.control_eps));
             ev.stat(
                 format!("{name}: control, measured ε/‖θ̃‖ over the injected (min over draws)"),
-                detected.value,
+                cs.iter().map(|c| c.control_eps_rel / p.control_eps).min_f(),
             );
         }
         ev.record("v1.accepted", Agg::count(accepted, res.len()));

@@ -226,6 +226,12 @@ mod tests {
         assert_eq!(Agg::median([5.0, 1.0, 4.0]).value, 4.0);
         assert_eq!(Agg::mean([1.0, 2.0, 6.0]).value, 3.0);
         assert_eq!(Agg::fraction(1, 4).value, 0.25);
+        let s = Agg::sum([1.0, 2.0, 6.0]);
+        assert_eq!((s.value, s.samples), (9.0, 3));
+        let c = Agg::count(2, 5);
+        assert_eq!((c.value, c.samples), (2.0, 5));
+        let m = Agg::of(2.0, 4).map(|v| v * 3.0);
+        assert_eq!((m.value, m.samples), (6.0, 4));
         let r = Agg::of(6.0, 3).ratio(Agg::of(2.0, 2));
         assert_eq!((r.value, r.samples), (3.0, 2));
     }

@@ -377,3 +377,54 @@ fn combine<'a>(ms: impl Iterator<Item = &'a Measurement>) -> Outcome {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::theory;
+
+    fn evidence(id: &str) -> Evidence {
+        let t = theory::get(id).unwrap();
+        let params = Params::new(id.to_string(), BTreeMap::new());
+        Evidence::new(&t, Scale::Test, &params)
+    }
+
+    #[test]
+    fn labels() {
+        assert_eq!(Outcome::Pass.label(), "PASS");
+        assert_eq!(Outcome::Fail.label(), "FAIL");
+        assert_eq!(Outcome::Inconclusive.label(), "INCONCLUSIVE");
+        assert_eq!(Outcome::Pass.claim_label(), "held");
+        assert_eq!(Outcome::Fail.claim_label(), "not held");
+        assert_eq!(Outcome::Inconclusive.claim_label(), "inconclusive");
+    }
+
+    /// The level is split evenly over a check's stat measurements, and a `z(alpha)` bound is
+    /// the two-sided z at that level.
+    #[test]
+    fn alpha_is_split_over_the_stats() {
+        let t = theory::get("dimpled.baseline.beta").unwrap();
+        let stats = t.measured.iter().filter(|m| m.kind == Kind::Stat).count();
+        assert_eq!(stats, 2);
+        let mut ev = evidence("dimpled.baseline.beta");
+        assert!((ev.alpha() - 1e-3 / 2.0).abs() < 1e-18, "{}", ev.alpha());
+        ev.record("mean", Agg::of(1.0, 10));
+        let m = &ev.measurements[0];
+        assert!((m.bound - z_two_sided(5e-4)).abs() < 1e-12);
+        assert!(m.bound > 3.4 && m.bound < 3.5, "{}", m.bound);
+    }
+
+    #[test]
+    fn constants_are_read_from_the_file_and_ratio_is_measured_over_bound() {
+        let mut ev = evidence("explain.invariance");
+        assert_eq!(ev.constant("control.rescaled", "eta"), 1e-10);
+        assert!(ev.defects.is_empty());
+        assert!(ev.constant("control.rescaled", "missing").is_nan());
+        assert_eq!(ev.defects.len(), 1);
+        let mut ev = evidence("explain.invariance");
+        ev.record("control.rescaled", Agg::of(8e-12, 2));
+        let m = &ev.measurements[0];
+        assert!((m.ratio() - 8.0).abs() < 1e-12, "{}", m.ratio());
+        assert_eq!(m.outcome, Outcome::Pass);
+    }
+}

@@ -105,3 +105,35 @@ pub fn hard_margin_primal(data: &Binary) -> Result<(DVector<f64>, DVector<f64>, 
         sol.status,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::{self, stream};
+
+    /// Data with one point repeated under the opposite label are not separable: the dual is
+    /// unbounded and the SVM is refused with a solver error, never answered. (Formerly the
+    /// negative control of `kkt.linear.gd_direction`, which it did not test.)
+    #[test]
+    fn non_separable_data_are_refused() {
+        for seed in 0..3 {
+            let (data, _) =
+                crate::data::planted::generate(&mut rng::seeded(seed, stream::DATA), 20, 5, 0.1)
+                    .unwrap();
+            let n = data.n();
+            let mut x = DMatrix::zeros(n + 1, data.d());
+            x.rows_mut(0, n).copy_from(data.x());
+            x.row_mut(n).copy_from(&data.x().row(0));
+            let mut y = DVector::zeros(n + 1);
+            y.rows_mut(0, n).copy_from(data.y());
+            y[n] = -data.y()[0];
+            let bad = Binary::new(x, y).unwrap();
+            for solver in [DualSolver::ActiveSet, DualSolver::InteriorPoint] {
+                assert!(
+                    matches!(hard_margin_with(&bad, solver), Err(Error::Solver(_))),
+                    "seed {seed}, {solver:?}"
+                );
+            }
+        }
+    }
+}

@@ -279,6 +279,15 @@ mod tests {
                 let k = &g * g.transpose();
                 assert_eq!(numerical_rank(&k), pivoted_rank(&k), "n = {n}, d = {d}");
                 assert_eq!(numerical_rank(&k), n.min(d), "n = {n}, d = {d}");
+                // The same matrices in other units (a power of 2: the same rounding, so the
+                // singular ones still factorise) keep their rank.
+                for c in [2f64.powi(-30), 2f64.powi(30)] {
+                    assert_eq!(
+                        numerical_rank(&(&k * c)),
+                        n.min(d),
+                        "n = {n}, d = {d}, ×{c}"
+                    );
+                }
                 if n > d && crate::linalg::Cholesky::new(&k).is_some() {
                     singular_factorised += 1;
                 }
@@ -286,5 +295,22 @@ mod tests {
         }
         // The case the fast test exists for does occur.
         assert!(singular_factorised > 0);
+    }
+
+    /// The rank does not depend on the units of K: the tolerances are relative to max diag K.
+    #[test]
+    fn rank_is_scale_invariant() {
+        let mut r = crate::rng::seeded(3, 1);
+        for (n, d) in [(6, 3), (9, 8), (12, 20)] {
+            let g = crate::rng::gaussian_matrix(&mut r, n, d, 1.0);
+            let k = &g * g.transpose();
+            for c in [1e-8, 1.0, 1e8] {
+                assert_eq!(
+                    numerical_rank(&(&k * c)),
+                    n.min(d),
+                    "n = {n}, d = {d}, c = {c}"
+                );
+            }
+        }
     }
 }

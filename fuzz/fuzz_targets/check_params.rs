@@ -2,8 +2,10 @@
 //! one to three overrides of arbitrary names (a declared parameter or junk) and values (any
 //! f64, including NaN, ±∞, 1e12, negatives and non-integers) under a 256 MiB memory budget.
 //! Resolution must refuse (an `Err`, the CLI's exit 2) or accept; an accepted run small enough
-//! to finish in a fuzzing iteration (every integer parameter at most twice its test value) is
-//! run, and must end in an outcome or an `Err` — never a panic or an abort.
+//! to finish in a fuzzing iteration (every integer parameter at most its test value) is run, and
+//! must end in an outcome or an `Err` — never a panic or an abort. A run whose training never
+//! converges goes to its step cap: 34 s for `explain.planted.recovery` at test scale (measured),
+//! which CI's per-input timeout allows for.
 #![no_main]
 use dimple::budget::Budget;
 use dimple::check::{self, RunConfig, Scale};
@@ -56,7 +58,7 @@ fuzz_target!(|bytes: &[u8]| {
     };
     let small = t.integer_params().iter().all(|p| {
         let v = params.values()[*p];
-        *p == "seed" || p.ends_with("_seed") || v <= 2.0 * t.params.test[*p].max(1.0)
+        *p == "seed" || p.ends_with("_seed") || v <= t.params.test[*p].max(1.0)
     });
     if small {
         let _ = check::run(c.as_ref(), &t, &cfg);

@@ -8,11 +8,12 @@
 
 use super::apgd::{run_verified, ApgdConfig, Norm, Variant};
 use super::fab::{fab_targeted, FabConfig};
-use super::losses::{argmax, DlrForm, Loss};
+use super::losses::{DlrForm, Loss};
 use super::objective::{ClassObjective, Cost, Goal, Objective};
 use super::square::{square, Offsets};
 use super::targets::autoattack_targets;
 use crate::error::{Error, Result};
+use crate::linalg::row_argmax;
 use crate::model::Classifier;
 use crate::rng::{self, stream};
 use nalgebra::DMatrix;
@@ -318,7 +319,7 @@ pub fn autoattack_with(
     let n = x.nrows();
     let z = model.logits(x);
     let rows: Vec<Vec<f64>> = (0..n).map(|i| z.row(i).iter().copied().collect()).collect();
-    let clean_correct: Vec<bool> = (0..n).map(|i| argmax(&rows[i]) == y[i]).collect();
+    let clean_correct: Vec<bool> = row_argmax(&z).iter().zip(y).map(|(p, l)| p == l).collect();
     let mut report = PipelineReport {
         clean_correct: clean_correct.clone(),
         broken: vec![false; n],
@@ -464,9 +465,7 @@ mod tests {
         let net = Mlp::init(&mut r, vec![16, 12, 5], Activation::Relu, 1.0).unwrap();
         let x = DMatrix::from_fn(12, 16, |_, _| rng::uniform(&mut r));
         let z = net.logits(&x);
-        let y: Vec<usize> = (0..12)
-            .map(|i| argmax(&z.row(i).iter().copied().collect::<Vec<_>>()))
-            .collect();
+        let y = row_argmax(&z);
         let cfg = AutoAttackConfig {
             n_iter: 5,
             targets: 2,

@@ -243,7 +243,7 @@ pub fn fab_targeted(
 #[cfg(test)]
 mod pipeline_tests {
     use super::*;
-    use crate::attack::losses::argmax;
+    use crate::linalg::row_argmax;
     use crate::model::{Activation, Mlp};
     use crate::rng;
 
@@ -253,9 +253,7 @@ mod pipeline_tests {
         let net = Mlp::init(&mut r, vec![10, 16, 5], Activation::Relu, 1.0).unwrap();
         let x = DMatrix::from_fn(15, 10, |_, _| 0.2 + 0.6 * rng::uniform(&mut r));
         let z = net.logits(&x);
-        let y: Vec<usize> = (0..15)
-            .map(|i| argmax(&z.row(i).iter().copied().collect::<Vec<_>>()))
-            .collect();
+        let y = row_argmax(&z);
         let t: Vec<usize> = (0..15)
             .map(|i| {
                 crate::attack::targets::autoattack_targets(
@@ -275,13 +273,13 @@ mod pipeline_tests {
                     ..FabConfig::new(norm)
                 },
             );
-            let za = net.logits(&out.x_adv);
+            let predicted = row_argmax(&net.logits(&out.x_adv));
             let mut found = 0;
             for i in 0..15 {
                 assert!(out.x_adv.row(i).iter().all(|v| (0.0..=1.0).contains(v)));
                 if out.radius[i].is_finite() {
                     found += 1;
-                    assert_ne!(argmax(&za.row(i).iter().copied().collect::<Vec<_>>()), y[i]);
+                    assert_ne!(predicted[i], y[i]);
                     let d: Vec<f64> = (0..10).map(|j| out.x_adv[(i, j)] - x[(i, j)]).collect();
                     assert!((norm_of(norm, &d) - out.radius[i]).abs() <= 1e-12);
                 }

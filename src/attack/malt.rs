@@ -11,10 +11,11 @@
 
 use super::apgd::{run_verified, ApgdConfig, Norm, Variant};
 use super::autoattack::{validate, PipelineReport, Sanity, StageReport};
-use super::losses::{argmax, DlrForm, Loss};
+use super::losses::{DlrForm, Loss};
 use super::objective::{ClassObjective, Goal, Objective};
 use super::targets::{malt_rankings, Ranking};
 use crate::error::Result;
+use crate::linalg::row_argmax;
 use crate::model::Classifier;
 use crate::rng::{self, stream};
 use nalgebra::DMatrix;
@@ -87,9 +88,10 @@ pub fn malt_with(
     let n = x.nrows();
     let t0 = Instant::now();
     let (rankings, mut cost) = malt_rankings(model, x, y, cfg.norm, cfg.k, cfg.testk)?;
-    let z = model.logits(x);
-    let clean_correct: Vec<bool> = (0..n)
-        .map(|i| argmax(&z.row(i).iter().copied().collect::<Vec<_>>()) == y[i])
+    let clean_correct: Vec<bool> = row_argmax(&model.logits(x))
+        .iter()
+        .zip(y)
+        .map(|(p, l)| p == l)
         .collect();
     let robust0 = clean_correct.iter().filter(|c| **c).count();
     let mut stages = vec![StageReport {

@@ -191,7 +191,7 @@ pub fn square(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attack::losses::argmax;
+    use crate::linalg::row_argmax;
     use crate::model::{Activation, Mlp};
 
     #[test]
@@ -200,12 +200,10 @@ mod tests {
         let net = Mlp::init(&mut r, vec![16, 12, 4], Activation::Relu, 1.0).unwrap();
         let x = DMatrix::from_fn(20, 16, |_, _| rng::uniform(&mut r));
         let z = net.logits(&x);
-        let y: Vec<usize> = (0..20)
-            .map(|i| argmax(&z.row(i).iter().copied().collect::<Vec<_>>()))
-            .collect();
+        let y = row_argmax(&z);
         for (norm, eps) in [(Norm::Linf, 0.3), (Norm::L2, 1.0)] {
             let out = square(&net, &x, &y, norm, eps, 300, Offsets::Reference, &mut r);
-            let za = net.logits(&out.x_adv);
+            let predicted = row_argmax(&net.logits(&out.x_adv));
             for i in 0..20 {
                 let d: Vec<f64> = (0..16).map(|j| out.x_adv[(i, j)] - x[(i, j)]).collect();
                 let n = match norm {
@@ -214,7 +212,7 @@ mod tests {
                 };
                 assert!(n <= eps * (1.0 + 1e-12), "{norm:?}: ‖δ‖ = {n}");
                 assert!(out.x_adv.row(i).iter().all(|v| (0.0..=1.0).contains(v)));
-                let broken = argmax(&za.row(i).iter().copied().collect::<Vec<_>>()) != y[i];
+                let broken = predicted[i] != y[i];
                 assert_eq!(out.success[i], broken, "{norm:?} point {i}");
             }
             assert!(out.cost.forwards <= 20 * 300);

@@ -93,15 +93,13 @@ pub fn explain_images(
     let hashes: Vec<u64> = models.iter().map(|m| param_hash(m.params())).collect();
     let per_model: Vec<(DMatrix<f64>, DMatrix<f64>)> =
         models.iter().map(|m| label_gradients(*m, x, y)).collect();
+    let predicted: Vec<Vec<usize>> = per_model
+        .iter()
+        .map(|(z, _)| crate::linalg::row_argmax(z))
+        .collect();
     Ok((0..x.nrows())
         .map(|i| {
-            let correct: Vec<bool> = per_model
-                .iter()
-                .map(|(z, _)| {
-                    crate::attack::losses::argmax(&z.row(i).iter().copied().collect::<Vec<_>>())
-                        == y[i]
-                })
-                .collect();
+            let correct: Vec<bool> = predicted.iter().map(|p| p[i] == y[i]).collect();
             let used = select_models(&correct, &hashes)?;
             let grads: Vec<DMatrix<f64>> = used
                 .iter()

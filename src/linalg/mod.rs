@@ -331,6 +331,22 @@ pub fn lambda_max_sym(a: &DMatrix<f64>) -> f64 {
         .fold(f64::NEG_INFINITY, f64::max)
 }
 
+/// The arg-max column of every row, lowest index on ties (as `attack::losses::argmax`): the
+/// predicted classes of a logits matrix.
+pub fn row_argmax(z: &DMatrix<f64>) -> Vec<usize> {
+    z.row_iter()
+        .map(|r| {
+            let mut best = 0;
+            for (j, &v) in r.iter().enumerate() {
+                if v > r[best] {
+                    best = j;
+                }
+            }
+            best
+        })
+        .collect()
+}
+
 /// Cosine of the angle between two vectors (0 if either is zero).
 pub fn cosine(a: &DVector<f64>, b: &DVector<f64>) -> f64 {
     let d = a.norm() * b.norm();
@@ -344,6 +360,16 @@ pub fn cosine(a: &DVector<f64>, b: &DVector<f64>) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn row_argmax_takes_the_lowest_index_on_ties() {
+        let z = DMatrix::from_row_slice(3, 3, &[0.1, 2.0, 2.0, -1.0, -3.0, -2.0, 5.0, 5.0, 5.0]);
+        assert_eq!(row_argmax(&z), vec![1, 0, 0]);
+        for i in 0..3 {
+            let r: Vec<f64> = z.row(i).iter().copied().collect();
+            assert_eq!(row_argmax(&z)[i], crate::attack::losses::argmax(&r));
+        }
+    }
 
     #[test]
     fn row_major_slices_become_the_same_matrix_as_nalgebra_reads_them() {

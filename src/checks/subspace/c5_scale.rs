@@ -44,14 +44,12 @@ fn scale_off_subspace(
     factor: f64,
 ) -> Result<TwoLayer> {
     let w = net.w();
-    let off = sub.project_out(&w);
-    let scaled = &w + off * (factor - 1.0);
+    let scaled = &w + sub.project_out(&w) * (factor - 1.0);
+    // θ starts with W in row-major order, which is Wᵀ's column-major storage.
     let mut theta = net.params().clone();
-    for (i, row) in scaled.row_iter().enumerate() {
-        for (j, v) in row.iter().enumerate() {
-            theta[i * w.ncols() + j] = *v;
-        }
-    }
+    theta
+        .rows_mut(0, scaled.len())
+        .copy_from_slice(scaled.transpose().as_slice());
     let mut out = net.clone();
     out.set_params(&theta)?;
     Ok(out)

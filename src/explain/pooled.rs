@@ -38,10 +38,21 @@ impl SumPooled {
     fn dim(&self) -> usize {
         self.inner.input_dim()
     }
-    /// The n·T × D matrix of positions (document-major).
+    /// The n·T × D matrix of positions (document-major: row i·T + w is position w of document
+    /// i). Column j of the result interleaves the T source columns w·D + j; it is written
+    /// sequentially, reading T columns in step (this runs once per training step).
     fn stack(&self, x: &DMatrix<f64>) -> DMatrix<f64> {
         let (n, t, d) = (x.nrows(), self.positions, self.dim());
-        DMatrix::from_fn(n * t, d, |r, j| x[(r / t, (r % t) * d + j)])
+        let src = x.as_slice();
+        let mut out = DMatrix::zeros(n * t, d);
+        for (j, col) in out.as_mut_slice().chunks_exact_mut(n * t).enumerate() {
+            for (w, s) in (0..t).map(|w| (w, &src[(w * d + j) * n..(w * d + j + 1) * n])) {
+                for (i, &v) in s.iter().enumerate() {
+                    col[i * t + w] = v;
+                }
+            }
+        }
+        out
     }
     /// Per-position gradients of one document: T × D.
     pub fn position_grads(&self, doc: &DMatrix<f64>) -> DMatrix<f64> {
@@ -240,5 +251,23 @@ mod tests {
         net.descend(&x, &mut |_| Some(c.clone()), 0.1, 0.0);
         assert!((net.params() - want).norm() < 1e-12);
         assert!(SumPooled::new(net.inner().clone(), 0).is_err());
+    }
+
+    #[test]
+    fn stacking_puts_position_w_of_document_i_in_row_i_t_plus_w() {
+        let mut r = rng::seeded(12, 0);
+        let (n, t, d) = (3, 4, 5);
+        let inner = TwoLayer::init(&mut r, d, 2, Activation::Relu, true, false, 1.0);
+        let net = SumPooled::new(inner, t).unwrap();
+        let x = rng::gaussian_matrix(&mut r, n, t * d, 1.0);
+        let s = net.stack(&x);
+        assert_eq!(s.shape(), (n * t, d));
+        for i in 0..n {
+            for w in 0..t {
+                for j in 0..d {
+                    assert_eq!(s[(i * t + w, j)], x[(i, w * d + j)]);
+                }
+            }
+        }
     }
 }

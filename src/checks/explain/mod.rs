@@ -18,6 +18,7 @@ use crate::model::{Activation, Model, TwoLayer};
 use crate::rng::{self, stream};
 use crate::train::observer::NoObserver;
 use crate::train::{self, GdConfig};
+use rayon::prelude::*;
 
 /// The explain checks.
 pub fn checks() -> Vec<Box<dyn Check>> {
@@ -93,27 +94,30 @@ pub(crate) fn planted_run(
     let train_docs = planted.documents(&mut rd, p.n_train)?;
     let test = planted.documents(&mut rng::seeded(seed, stream::TEST), p.n_test)?;
     let m = p.m;
-    let mut out = Vec::with_capacity(models);
-    let mut steps = Vec::with_capacity(models);
-    for a in 0..models {
-        let inner = TwoLayer::init(
-            &mut rng::sub(seed, stream::INIT, a as u64),
-            d,
-            m,
-            Activation::Relu,
-            true,
-            false,
-            beta / (d as f64).sqrt(),
-        );
-        let mut net = SumPooled::new(inner, t)?;
-        let cfg = GdConfig {
-            stop_margin: Some(p.stop_margin),
-            ..GdConfig::new(p.lr, p.max_steps, MarginLoss::Logistic)
-        };
-        let rep = train::train(&mut net, &train_docs.data, &cfg, &mut NoObserver)?;
-        steps.push(rep.steps);
-        out.push(net);
-    }
+    // The models are independent (model a draws from its own sub-stream) and each trains
+    // deterministically, so training them in parallel gives the serial numbers bit for bit.
+    let trained: Vec<(SumPooled, usize)> = (0..models)
+        .into_par_iter()
+        .map(|a| {
+            let inner = TwoLayer::init(
+                &mut rng::sub(seed, stream::INIT, a as u64),
+                d,
+                m,
+                Activation::Relu,
+                true,
+                false,
+                beta / (d as f64).sqrt(),
+            );
+            let mut net = SumPooled::new(inner, t)?;
+            let cfg = GdConfig {
+                stop_margin: Some(p.stop_margin),
+                ..GdConfig::new(p.lr, p.max_steps, MarginLoss::Logistic)
+            };
+            let rep = train::train(&mut net, &train_docs.data, &cfg, &mut NoObserver)?;
+            Ok((net, rep.steps))
+        })
+        .collect::<Result<_>>()?;
+    let (out, steps) = trained.into_iter().unzip();
     Ok(PlantedRun {
         planted,
         test,
@@ -139,5 +143,54 @@ impl PlantedRun {
             .map(|&a| self.models[a].position_grads(&doc))
             .collect();
         scores(&grads).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small() -> PlantedParams {
+        PlantedParams {
+            vocab: 30,
+            dim: 8,
+            k_e: 3,
+            positions: 5,
+            n_train: 20,
+            n_test: 4,
+            m: 6,
+            lr: 5.0,
+            max_steps: 40,
+            stop_margin: 0.3,
+            models: 4,
+            seed: 3,
+            beta: Some(1.0),
+            all_betas: None,
+            beta_a: None,
+            beta_b: None,
+            beta_main: None,
+        }
+    }
+
+    #[test]
+    fn models_trained_in_parallel_equal_the_serial_ones_bit_for_bit() {
+        let p = small();
+        let on = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("pool")
+                .install(|| planted_run(&p, p.seed, 1.0, p.models))
+                .expect("trains")
+        };
+        let (serial, parallel) = (on(1), on(3));
+        assert_eq!(serial.steps, parallel.steps);
+        assert!(serial.steps.iter().all(|&s| s > 0), "{:?}", serial.steps);
+        for (a, b) in serial.models.iter().zip(&parallel.models) {
+            let bits = |m: &SumPooled| m.params().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(a), bits(b));
+        }
+        // The models differ from one another (each has its own initialisation stream).
+        assert_ne!(serial.models[0].params(), serial.models[1].params());
     }
 }

@@ -235,6 +235,45 @@ pub struct Theory {
     pub notes: String,
     /// What a run costs, as formulas of the parameters.
     pub resources: Resources,
+    /// The review of the paper claim the probes measure (required exactly when the file
+    /// declares a probe).
+    #[serde(default)]
+    pub claim: Option<ClaimReview>,
+}
+
+/// What a failing or inconclusive probe is, read with evidence (docs/claims.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Finding {
+    /// The run did not reach the regime the claim speaks about (a precondition measurement
+    /// says so, and the outcome is INCONCLUSIVE).
+    Precondition,
+    /// The suite's setting differs from the paper's in a way that decides the outcome.
+    Setup,
+    /// The claim fails in a setting that meets its stated assumptions: a result.
+    Counterexample,
+}
+
+/// The review of a check's paper claim: what would make its probes fail, and, when the
+/// documented run does not hold, which of the three [`Finding`]s it is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimReview {
+    /// The paper's claim in one sentence.
+    pub claim: String,
+    /// The probes' power: an instance that would have made them fail, measured where it says so.
+    pub power: String,
+    /// Why the documented run does not hold the claim (absent when it holds, and when the
+    /// evidence does not yet decide between the three).
+    #[serde(default)]
+    pub finding: Option<Finding>,
+    /// The finding's evidence in words (or, without a finding, what is known so far).
+    #[serde(default)]
+    pub evidence: String,
+    /// One command reproducing the finding or a documented variant (besides the documented
+    /// run, `dimple check <id>`).
+    #[serde(default)]
+    pub variant: Option<String>,
 }
 
 /// A run's cost as formulas of its parameters ([`crate::formula`]), evaluated before it starts.
@@ -475,6 +514,27 @@ impl Theory {
         }
         if !self.measured.iter().any(|m| m.kind == Kind::Control) {
             return Err("declares no negative control".into());
+        }
+        let probes = self.measured.iter().any(|m| m.kind == Kind::Probe);
+        match &self.claim {
+            None if probes => {
+                return Err("declares probes but no [claim] review (claim, power)".into())
+            }
+            Some(_) if !probes => return Err("has a [claim] review but declares no probe".into()),
+            Some(c) if c.finding.is_some() && c.evidence.trim().is_empty() => {
+                return Err("[claim]: a finding needs its evidence".into())
+            }
+            Some(c)
+                if c.variant
+                    .as_deref()
+                    .is_some_and(|v| !v.starts_with(&format!("dimple check {} ", self.id))) =>
+            {
+                return Err(format!(
+                    "[claim]: the variant must be a command `dimple check {} …`",
+                    self.id
+                ))
+            }
+            _ => {}
         }
         Ok(())
     }

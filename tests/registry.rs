@@ -201,3 +201,53 @@ fn shipped_scales_fit_the_resource_caps_and_growth_beyond_them_is_refused() {
         assert!(e.contains("above the memory budget"), "{}: {e}", t.id);
     }
 }
+
+#[test]
+fn a_paper_claim_needs_its_review_and_only_a_claim_has_one() {
+    let file = |id: &str| {
+        theory::FILES
+            .iter()
+            .find(|(i, _)| *i == id)
+            .expect("embedded")
+            .1
+    };
+    let refused = |id: &str, text: &str, why: &str| {
+        let e = theory::Theory::parse(id, text).expect_err(why).to_string();
+        assert!(e.contains(why), "{e}");
+    };
+    // Every shipped file with a probe has its review (parsing would fail otherwise).
+    for t in theory::all().expect("theory files") {
+        let probes = t.measured.iter().any(|m| m.kind == theory::Kind::Probe);
+        assert_eq!(probes, t.claim.is_some(), "{}", t.id);
+    }
+    let held = file("subspace.c6_universal");
+    let cut = held.find("[claim]").expect("a review");
+    let end = held.find("[params.default]").expect("params");
+    let without = format!("{}{}", &held[..cut], &held[end..]);
+    refused(
+        "subspace.c6_universal",
+        &without,
+        "declares probes but no [claim]",
+    );
+    let review = &held[cut..end];
+    let gate = file("kkt.euler");
+    let at = gate.find("[params.default]").expect("params");
+    let extra = format!("{}{review}{}", &gate[..at], &gate[at..]);
+    refused("kkt.euler", &extra, "declares no probe");
+    let bare = held.replacen("power = ", "finding = \"setup\"\npower = ", 1);
+    refused(
+        "subspace.c6_universal",
+        &bare,
+        "a finding needs its evidence",
+    );
+    let bad = held.replacen(
+        "power = ",
+        "variant = \"dimple check kkt.euler --scale test\"\npower = ",
+        1,
+    );
+    refused(
+        "subspace.c6_universal",
+        &bad,
+        "the variant must be a command",
+    );
+}

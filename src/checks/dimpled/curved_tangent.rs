@@ -32,6 +32,8 @@ struct P {
     m: usize,
     n_train: usize,
     max_steps: usize,
+    /// GD step η = lr_scale/ρ_x².
+    lr_scale: f64,
     /// Training stops at this normalised margin (subspace.md training).
     stop_margin: f64,
     n_iter: usize,
@@ -90,7 +92,7 @@ impl Check for CurvedTangent {
         let report = fit(
             &mut net,
             &train_data,
-            &FitConfig::gd(2.0 / (rho * rho), p.max_steps, Some(p.stop_margin)),
+            &FitConfig::gd(p.lr_scale / (rho * rho), p.max_steps, Some(p.stop_margin)),
         )?;
         let model = BinaryClassifier::new(&net);
         let y: Vec<usize> = net

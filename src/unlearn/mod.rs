@@ -231,6 +231,91 @@ pub fn unlearn(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Linear;
+    use nalgebra::DMatrix;
+
+    /// Points as rows, labels ±1.
+    fn data(rows: &[&[f64]], y: &[f64]) -> Binary {
+        let d = rows[0].len();
+        let flat: Vec<f64> = rows.iter().flat_map(|r| r.iter().copied()).collect();
+        Binary::new(
+            DMatrix::from_row_slice(rows.len(), d, &flat),
+            DVector::from_column_slice(y),
+        )
+        .expect("labels ±1")
+    }
+
+    #[test]
+    fn the_step_removes_the_forgotten_terms_of_the_stationarity_sum() {
+        // Linear N(x) = ⟨w, x⟩, so g_r = y_r x_r and θ' = θ − c Σ_{r∈F} λ_r y_r x_r.
+        let s = data(&[&[1.0, 0.0], &[0.0, 2.0], &[1.0, 1.0]], &[1.0, -1.0, 1.0]);
+        let w = Linear::new(DVector::from_vec(vec![3.0, -1.0]));
+        let lambda = DVector::from_vec(vec![0.5, 2.0, 7.0]);
+        let stepped = ga_step(&w, &s, &lambda, &[0, 1], 0.25).expect("valid");
+        // 0.25·(0.5·(1, 0) − 2·(0, 2)) = (0.125, −1).
+        let want = [3.0 - 0.125, -1.0 + 1.0];
+        for (got, want) in stepped.params().iter().zip(want) {
+            assert!((got - want).abs() < 1e-15, "{got} vs {want}");
+        }
+        assert!(ga_step(&w, &s, &DVector::zeros(2), &[0], 1.0).is_err());
+        assert!(ga_step(&w, &s, &lambda, &[3], 1.0).is_err());
+    }
+
+    #[test]
+    fn the_explicit_step_at_beta_star_is_the_multiplier_step() {
+        let s = data(&[&[1.0, 0.5], &[-0.5, 2.0]], &[1.0, -1.0]);
+        let w = Linear::new(DVector::from_vec(vec![0.8, -0.6]));
+        let loss = MarginLoss::Logistic;
+        let r = 1;
+        let q_r = s.y()[r] * w.forward(s.subset(&[r]).x())[0];
+        let lambda_r = 0.3;
+        let beta = beta_star(lambda_r, q_r, loss);
+        assert!((beta - lambda_r / loss.deriv(q_r).abs()).abs() < 1e-15);
+        // θ + β ℓ'(q_r) y_r x_r, written out.
+        let explicit = ga_step_beta(&w, &s, r, beta, loss).expect("valid");
+        let by_hand: Vec<f64> = (0..2)
+            .map(|k| w.params()[k] + beta * loss.deriv(q_r) * s.y()[r] * s.x()[(r, k)])
+            .collect();
+        let lambda = DVector::from_vec(vec![0.0, lambda_r]);
+        let multiplier = ga_step(&w, &s, &lambda, &[r], 1.0).expect("valid");
+        for k in 0..2 {
+            assert!((explicit.params()[k] - by_hand[k]).abs() < 1e-15);
+            assert!((explicit.params()[k] - multiplier.params()[k]).abs() < 1e-14);
+        }
+    }
+
+    #[test]
+    fn the_triple_reads_residual_slackness_and_infeasibility() {
+        // w = (2, 0), one point x = (1, 0), y = 1: q = 2. With μ = 1 the residual is
+        // w − μ y x = (1, 0): ε = 1, ε_rel = 1/2, δ = μ(q − 1) = 1, τ = 0.
+        let s = data(&[&[1.0, 0.0]], &[1.0]);
+        let w = Linear::new(DVector::from_vec(vec![2.0, 0.0]));
+        let t = triple(&w, &s, &DVector::from_vec(vec![1.0]));
+        assert!((t.eps - 1.0).abs() < 1e-15 && (t.eps_rel - 0.5).abs() < 1e-15);
+        assert!((t.delta - 1.0).abs() < 1e-15 && t.tau == 0.0);
+    }
+
+    #[test]
+    fn the_pipeline_works_at_the_kkt_scale_and_refuses_a_zero_margin() {
+        // w = (2, 0): margins 2 and 2, so the KKT scale is w/2 = (1, 0).
+        let s = data(&[&[1.0, 0.0], &[1.0, 1.0]], &[1.0, 1.0]);
+        let w = Linear::new(DVector::from_vec(vec![2.0, 0.0]));
+        let u = unlearn(&w, &s, &[0], 0.5, Some(&DVector::from_vec(vec![0.5, 0.5])))
+            .expect("still separating");
+        assert!(
+            (u.original.params()[0] - 1.0).abs() < 1e-12,
+            "{:?}",
+            u.original.params()
+        );
+        // θ' = (1, 0) − 0.5·0.5·(1, 0) = (0.75, 0); retained point (1, 1) has margin 0.75.
+        assert!((u.model.params()[0] - 0.75).abs() < 1e-12);
+        assert_eq!(u.retained.n(), 1);
+        // λ_0 = 1 at c = 1: θ' = 0, the retained margin is exactly 0 — refused, with the reason.
+        let e = unlearn(&w, &s, &[0], 1.0, Some(&DVector::from_vec(vec![1.0, 0.0])))
+            .err()
+            .expect("zero margin");
+        assert!(e.to_string().contains("after the step"), "{e}");
+    }
 
     #[test]
     fn retained_indices_drop_the_forget_set_and_keep_the_order() {

@@ -278,8 +278,8 @@ mod tests {
             .collect();
         let lambda = DVector::from_vec(vec![0.0, lambda_r]);
         let multiplier = ga_step(&w, &s, &lambda, &[r], 1.0).expect("valid");
-        for k in 0..2 {
-            assert!((explicit.params()[k] - by_hand[k]).abs() < 1e-15);
+        for (k, want) in by_hand.iter().enumerate() {
+            assert!((explicit.params()[k] - want).abs() < 1e-15);
             assert!((explicit.params()[k] - multiplier.params()[k]).abs() < 1e-14);
         }
     }

@@ -274,6 +274,21 @@ pub struct ClaimReview {
     /// run, `dimple check <id>`).
     #[serde(default)]
     pub variant: Option<String>,
+    /// A figure of the finding: its path under `docs/` and the command that draws it.
+    #[serde(default)]
+    pub figure: Option<ClaimFigure>,
+}
+
+/// A figure of a claim's finding (written by the command, not by `dimple docs`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimFigure {
+    /// Path under `docs/`, e.g. `figures/x.svg`.
+    pub path: String,
+    /// What it shows.
+    pub caption: String,
+    /// The `dimple` command that draws it.
+    pub command: String,
 }
 
 /// A run's cost as formulas of its parameters ([`crate::formula`]), evaluated before it starts.

@@ -94,6 +94,13 @@ pub fn page(t: &Theory, outcome: &Result<Evidence>) -> String {
         if let Some(v) = &c.variant {
             let _ = writeln!(s, "- variant: `{v}`");
         }
+        if let Some(f) = &c.figure {
+            let _ = writeln!(
+                s,
+                "\n![{}](../{})\n\n{} (`{}`)",
+                f.caption, f.path, f.caption, f.command
+            );
+        }
         let _ = writeln!(s);
     }
     if !t.notes.trim().is_empty() {
@@ -353,6 +360,13 @@ pub fn claims(runs: &[(Theory, Result<Evidence>)], scale: Scale) -> String {
         }
         if let Some(v) = &c.variant {
             let _ = writeln!(s, "- variant: `{v}`");
+        }
+        if let Some(f) = &c.figure {
+            let _ = writeln!(
+                s,
+                "\n![{}]({})\n\n{} (`{}`)",
+                f.caption, f.path, f.caption, f.command
+            );
         }
     }
     s

@@ -4,9 +4,12 @@
 //!
 //! Updates, with g the gradient of the mean margin loss over the (mini)batch:
 //! - GD/SGD: θ ← (1 − κ)θ − ηg;
-//! - Adam: m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g², θ ← θ − η m̂/(√v̂ + ε) (bias-corrected);
-//! - penalty: θ₁ ← θ₁(1 − ηλ/‖θ₁‖) − ηg₁, θ₁ = the first `len` parameters (the gradient of
-//!   λ‖θ₁‖₂ is λθ₁/‖θ₁‖, taken at the old θ₁).
+//! - Adam: m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g², θ ← (1 − κ)θ − η m̂/(√v̂ + ε)
+//!   (bias-corrected; the decay is decoupled from the gradient, as in AdamW, Loshchilov & Hutter
+//!   2019);
+//! - penalty: θ₁ ← θ₁·max(0, 1 − ηλ/‖θ₁‖) − ηg₁, θ₁ = the first `len` parameters: the
+//!   proximal map of ηλ‖·‖₂ (block soft-thresholding) at the old θ₁, which shrinks θ₁ towards
+//!   0 and never past it; where ‖θ₁‖ > ηλ it is the gradient step of λ‖θ₁‖₂.
 //!
 //! The report carries s_T, the product of every multiplicative factor applied to θ₁ — the factor
 //! by which a component of θ₁ that receives no gradient shrinks — and, if asked, the path length
@@ -177,18 +180,19 @@ pub fn fit(model: &mut dyn Model, data: &Binary, cfg: &FitConfig) -> Result<FitR
         if report.steps == cfg.max_steps {
             return Ok(report);
         }
-        let old = model.params().clone();
+        // The old θ is kept only when the path lengths need it.
+        let old = cfg.path_blocks.map(|_| model.params().clone());
         let theta = model.params_mut();
         // Multiplicative factors first (decay on θ, the penalty on θ₁, both from the old θ),
         // then the gradient step.
-        if cfg.weight_decay > 0.0 && !matches!(cfg.method, Method::Adam { .. }) {
+        let penalty_norm = cfg.norm_penalty.map(|(_, len)| theta.rows(0, len).norm());
+        if cfg.weight_decay > 0.0 {
             *theta *= 1.0 - cfg.weight_decay;
             report.shrink *= 1.0 - cfg.weight_decay;
         }
-        if let Some((lam, len)) = cfg.norm_penalty {
-            let norm = old.rows(0, len).norm();
+        if let (Some((lam, len)), Some(norm)) = (cfg.norm_penalty, penalty_norm) {
             if norm > 0.0 {
-                let f = 1.0 - cfg.lr * lam / norm;
+                let f = (1.0 - cfg.lr * lam / norm).max(0.0);
                 theta.rows_mut(0, len).scale_mut(f);
                 report.shrink *= f;
             }
@@ -205,7 +209,7 @@ pub fn fit(model: &mut dyn Model, data: &Binary, cfg: &FitConfig) -> Result<FitR
             }
             _ => theta.axpy(-cfg.lr, &g, 1.0),
         }
-        if let Some((len, count)) = cfg.path_blocks {
+        if let (Some((len, count)), Some(old)) = (cfg.path_blocks, old) {
             let (new, old) = (theta.as_slice(), old.as_slice());
             for b in 0..count {
                 let (mut dd, mut mm) = (0.0, 0.0);
@@ -218,5 +222,78 @@ pub fn fit(model: &mut dyn Model, data: &Binary, cfg: &FitConfig) -> Result<FitR
             }
         }
         report.steps += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Linear;
+    use nalgebra::DMatrix;
+
+    fn data(scale: f64) -> Binary {
+        let x = DMatrix::from_row_slice(3, 2, &[1.0, 0.2, -0.4, 1.0, 0.3, -0.8]).scale(scale);
+        Binary::new(x, DVector::from_vec(vec![1.0, -1.0, 1.0])).expect("labels ±1")
+    }
+
+    fn one_step(method: Method, decay: f64, theta: &[f64]) -> DVector<f64> {
+        let mut w = Linear::new(DVector::from_column_slice(theta));
+        let cfg = FitConfig {
+            method,
+            weight_decay: decay,
+            ..FitConfig::gd(0.1, 1, None)
+        };
+        fit(&mut w, &data(1.0), &cfg).expect("runs");
+        w.params().clone()
+    }
+
+    #[test]
+    fn adam_with_decay_decays_by_the_decoupled_factor() {
+        let adam = Method::Adam {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+        };
+        let theta = [0.7, -1.3];
+        // One step from the same θ sees the same gradient, so the decoupled decay adds −κθ.
+        let (plain, decayed) = (one_step(adam, 0.0, &theta), one_step(adam, 0.25, &theta));
+        for k in 0..2 {
+            let want = plain[k] - 0.25 * theta[k];
+            assert!(
+                (decayed[k] - want).abs() < 1e-15,
+                "{} vs {want}",
+                decayed[k]
+            );
+        }
+        // The same holds for GD.
+        let (plain, decayed) = (
+            one_step(Method::Gd, 0.0, &theta),
+            one_step(Method::Gd, 0.25, &theta),
+        );
+        assert!((decayed[0] - (plain[0] - 0.25 * theta[0])).abs() < 1e-15);
+    }
+
+    #[test]
+    fn the_penalty_shrinks_the_first_block_to_zero_and_never_past_it() {
+        // Margins 0.7e4–0.9e4: the logistic derivative underflows to 0, so only the penalty acts.
+        let big = data(1e4);
+        let run = |lam: f64| {
+            let mut w = Linear::new(DVector::from_vec(vec![1.0, -0.5]));
+            let cfg = FitConfig {
+                norm_penalty: Some((lam, 2)),
+                ..FitConfig::gd(0.1, 1, None)
+            };
+            let r = fit(&mut w, &big, &cfg).expect("runs");
+            (w.params().clone(), r.shrink)
+        };
+        let norm = (1.0f64 + 0.25).sqrt();
+        // ηλ < ‖θ₁‖: the factor 1 − ηλ/‖θ₁‖.
+        let (theta, shrink) = run(5.0);
+        assert!((shrink - (1.0 - 0.5 / norm)).abs() < 1e-15, "{shrink}");
+        assert!((theta[0] - shrink).abs() < 1e-15 && theta[0] > 0.0);
+        // ηλ > ‖θ₁‖ (a plain gradient step would make the factor negative and flip both signs).
+        let (theta, shrink) = run(100.0);
+        assert_eq!(shrink, 0.0);
+        assert_eq!(theta.as_slice(), &[0.0, 0.0]);
     }
 }

@@ -94,6 +94,9 @@ mod tests {
         let d = data(&[1.0, 2.0]);
         // λ_r = 1: step 1 at x_1 against |3|, and 0.5 at r itself: holds.
         assert!(sufficient_condition(&n, &d, 0, 1.0, 1.0));
+        // λ_r = 2.9: step 2.9 against |3| holds; the step is a product (c·λ_r + |v_j|·ip = 3.9 or
+        // c·λ_r·|v_j| + ip = 3.45 would not).
+        assert!(sufficient_condition(&n, &d, 0, 2.9, 1.0));
         // λ_r = 3: the step at x_1 is exactly 3 = |p|; the condition is strict.
         assert!(!sufficient_condition(&n, &d, 0, 3.0, 1.0));
         // λ_r = 3.5: violated at x_1 (3 < 3.5) though r itself (2 > 1.75) would pass.

@@ -123,7 +123,12 @@ impl Check for Chess {
         })?;
         let med = |k: usize| Agg::median(runs.iter().map(|r| r[k].flip_median));
         let mut ev = ctx.evidence();
+        let reached = runs.iter().flatten().filter(|o| o.reached).count();
         ev.record(
+            "trained",
+            Agg::fraction(reached, runs.iter().map(Vec::len).sum()),
+        )
+        .record(
             "invariant.sgd",
             Agg::max(runs.iter().flat_map(|r| r[..2].iter()).map(|o| o.invariant)),
         )

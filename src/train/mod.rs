@@ -75,8 +75,6 @@ pub enum StopReason {
     Loss,
     /// The observer asked to stop.
     Observer,
-    /// A loss, margin or parameter became non-finite.
-    NonFinite,
 }
 
 /// What a training run did.
@@ -129,6 +127,14 @@ pub fn apply_step(model: &mut dyn Model, grad: &DVector<f64>, cfg: &GdConfig) {
     theta.axpy(-cfg.lr, grad, 1.0);
 }
 
+/// The error of a run whose loss, margins or gradient became non-finite at `step` (every
+/// trainer ends such a run the same way: an error, never a report with NaN parameters).
+fn non_finite_at(step: usize) -> Error {
+    Error::NonFinite(format!(
+        "loss, margin or gradient at step {step} (a step size too large for the data scale?)"
+    ))
+}
+
 /// Runs gradient descent in place. The observer sees θ_t for t = 0, 1, …, including the final
 /// point.
 pub fn train(
@@ -144,6 +150,7 @@ pub fn train(
         if !observer.active() {
             // Fused path: one forward pass, the stopping rules, then the update written into θ.
             let mut stop = None;
+            let mut non_finite = false;
             let (y, loss, n) = (data.y(), cfg.loss, data.n() as f64);
             model.descend(
                 data.x(),
@@ -160,7 +167,8 @@ pub fn train(
                         })
                     };
                     stop = if !total.is_finite() || !min_margin.is_finite() {
-                        report(StopReason::NonFinite)
+                        non_finite = true;
+                        None
                     } else if cfg.stop_margin.is_some_and(|g| min_margin >= g) {
                         report(StopReason::Margin)
                     } else if cfg.stop_loss.is_some_and(|l| total < l) {
@@ -170,13 +178,16 @@ pub fn train(
                     } else {
                         None
                     };
-                    stop.is_none().then(|| {
+                    (stop.is_none() && !non_finite).then(|| {
                         DVector::from_fn(out.len(), |i, _| loss.deriv(margins[i]) * y[i] / n)
                     })
                 },
                 cfg.lr,
                 cfg.weight_decay,
             );
+            if non_finite {
+                return Err(non_finite_at(step));
+            }
             if let Some(r) = stop {
                 return Ok(r);
             }
@@ -192,7 +203,7 @@ pub fn train(
             min_margin,
         };
         if !total.is_finite() || !min_margin.is_finite() || grad.iter().any(|g| !g.is_finite()) {
-            return Ok(report(StopReason::NonFinite));
+            return Err(non_finite_at(step));
         }
         let state = StepState {
             step,
@@ -213,5 +224,75 @@ pub fn train(
         }
         apply_step(model, &grad, cfg);
         step += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::classifier::{train_classifier, ClassifierGd};
+    use super::optim::{fit, FitConfig, Method};
+    use super::*;
+    use crate::data::MultiClass;
+    use crate::model::{Activation, Linear, Mlp};
+    use crate::rng;
+    use nalgebra::DMatrix;
+
+    fn binary() -> Binary {
+        // Not separable (the first point twice, with both labels): the gradient never vanishes.
+        let x = DMatrix::from_row_slice(4, 2, &[1.0, 0.2, -0.4, 1.0, 0.3, -0.8, 1.0, 0.2]);
+        Binary::new(x, DVector::from_vec(vec![1.0, -1.0, -1.0, -1.0])).expect("labels ±1")
+    }
+
+    fn is_non_finite<T: std::fmt::Debug>(r: Result<T>) -> bool {
+        matches!(r, Err(Error::NonFinite(_)))
+    }
+
+    #[test]
+    fn a_non_finite_run_ends_every_trainer_with_the_same_error() {
+        // The exponential loss e^{−q} on data that no w separates, with a large step: the
+        // negative margin grows, the loss overflows to ∞ within a few steps.
+        let (lr, steps) = (1e6, 200);
+        let data = binary();
+        let gd = GdConfig::new(lr, steps, MarginLoss::Exponential);
+        // The fused path (no observer) and the observed path of `train`.
+        let mut w = Linear::new(DVector::from_vec(vec![0.5, -0.5]));
+        assert!(is_non_finite(train(
+            &mut w,
+            &data,
+            &gd,
+            &mut observer::NoObserver
+        )));
+        let mut w = Linear::new(DVector::from_vec(vec![0.5, -0.5]));
+        let mut watch = |_: &dyn Model, _: &StepState<'_>| Ok(true);
+        assert!(is_non_finite(train(&mut w, &data, &gd, &mut watch)));
+        // `fit`, every method.
+        for method in [
+            Method::Gd,
+            Method::Sgd { batch: 2, seed: 0 },
+            Method::Adam {
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+            },
+        ] {
+            let mut w = Linear::new(DVector::from_vec(vec![0.5, -0.5]));
+            let cfg = FitConfig {
+                method,
+                loss: MarginLoss::Exponential,
+                ..FitConfig::gd(lr, steps, None)
+            };
+            assert!(is_non_finite(fit(&mut w, &data, &cfg)), "{method:?}");
+        }
+        // The classifier trainer.
+        let multi = MultiClass::new(data.x().clone(), vec![0, 1, 2, 0], 3).expect("labels");
+        let mut mlp =
+            Mlp::init(&mut rng::seeded(2, 0), vec![2, 4, 3], Activation::Relu, 1.0).expect("sizes");
+        // Cross-entropy is bounded in its derivative; a step of 1e307 overflows the weights.
+        let cfg = ClassifierGd {
+            lr: 1e307,
+            steps,
+            weight_decay: 0.0,
+        };
+        assert!(is_non_finite(train_classifier(&mut mlp, &multi, &cfg)));
     }
 }

@@ -164,3 +164,81 @@ pub fn measure(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geometry::Projector;
+    use crate::model::{Activation, Mlp};
+    use nalgebra::DVector;
+
+    #[test]
+    fn ratios_and_first_order_predictions_are_the_stated_quotients() {
+        let p = Perpendicularity {
+            rho_grad: vec![0.6, 0.8],
+            r_std: vec![2.0, 4.0],
+            r_on: vec![3.0, 5.0],
+            r_off: vec![2.5, 8.0],
+            ..Default::default()
+        };
+        assert_eq!(p.on_ratio(), vec![1.5, 1.25]);
+        assert_eq!(p.off_ratio(), vec![1.25, 2.0]);
+        let on = p.on_predicted();
+        let off = p.off_predicted();
+        for (got, want) in on.iter().zip([1.0 / 0.6, 1.25]) {
+            assert!((got - want).abs() < 1e-15, "{got}");
+        }
+        for (got, want) in off.iter().zip([1.25, 1.0 / 0.6]) {
+            assert!((got - want).abs() < 1e-15, "{got}");
+        }
+        assert_eq!(
+            finite(&[1.0, f64::NAN, -2.0, f64::INFINITY]),
+            vec![1.0, -2.0]
+        );
+    }
+
+    #[test]
+    fn a_linear_classifier_has_the_closed_form_perturbations() {
+        // Logits (0, ⟨u, x⟩), u = (3, 0, 4, 0), tangent space span(e₁, e₂): the minimal
+        // perturbation is along u with radius |⟨u, x⟩|/‖u‖, its on-manifold fraction is
+        // ‖Qᵀu‖/‖u‖ = 3/5, and the constrained radii are |⟨u, x⟩|/3 (on) and |⟨u, x⟩|/4 (off):
+        // the ratios 5/3 and 5/4 are the first-order predictions exactly.
+        let mut theta = DVector::zeros(4 * 2 + 2);
+        theta[4] = 3.0;
+        theta[6] = 4.0;
+        let model = Mlp::new(vec![4, 2], Activation::Relu, theta).expect("sizes");
+        let x = DMatrix::from_row_slice(2, 4, &[-1.0, 0.0, -1.0, 0.0, 0.0, -2.0, 1.0, 0.0]);
+        let y = [0, 1];
+        let q = Projector::new(DMatrix::from_fn(4, 2, |i, j| f64::from(u8::from(i == j)))).unwrap();
+        let search = Search {
+            n_iter: 50,
+            bisection: 40,
+            eps_max: vec![10.0, 10.0],
+            bounds: None,
+            constrained: true,
+        };
+        let p = measure(&model, &x, &y, Tangents::Shared(&q), &search, 0).expect("runs");
+        let close = |got: f64, want: f64| (got - want).abs() <= 1e-6 * want;
+        for (i, margin) in [7.0, 4.0].into_iter().enumerate() {
+            assert!(close(p.r_std[i], margin / 5.0), "{:?}", p.r_std);
+            assert!(close(p.r_on[i], margin / 3.0), "{:?}", p.r_on);
+            assert!(close(p.r_off[i], margin / 4.0), "{:?}", p.r_off);
+            assert!((p.rho_std[i] - 0.6).abs() < 1e-6, "{:?}", p.rho_std);
+            assert!((p.rho_grad[i] - 0.6).abs() < 1e-12, "{:?}", p.rho_grad);
+            assert!((0.0..=1.0).contains(&p.rho_rand[i]));
+        }
+        for (got, want) in p.on_ratio().iter().zip(p.on_predicted()) {
+            assert!(close(*got, want), "{got} vs {want}");
+        }
+        for (got, want) in p.off_ratio().iter().zip(p.off_predicted()) {
+            assert!(close(*got, want), "{got} vs {want}");
+        }
+        // Without the constrained attacks their radii are NaN, not zero.
+        let quick = Search {
+            constrained: false,
+            ..search
+        };
+        let p = measure(&model, &x, &y, Tangents::Shared(&q), &quick, 0).expect("runs");
+        assert!(p.r_on.iter().chain(&p.r_off).all(|v| v.is_nan()));
+    }
+}

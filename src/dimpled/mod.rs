@@ -185,6 +185,7 @@ mod tests {
         assert_eq!(p.off_ratio(), vec![1.25, 2.0]);
         let on = p.on_predicted();
         let off = p.off_predicted();
+        assert_eq!((on.len(), off.len()), (2, 2));
         for (got, want) in on.iter().zip([1.0 / 0.6, 1.25]) {
             assert!((got - want).abs() < 1e-15, "{got}");
         }
@@ -227,6 +228,8 @@ mod tests {
             assert!((p.rho_grad[i] - 0.6).abs() < 1e-12, "{:?}", p.rho_grad);
             assert!((0.0..=1.0).contains(&p.rho_rand[i]));
         }
+        assert_eq!(p.on_predicted().len(), 2);
+        assert_eq!(p.off_predicted().len(), 2);
         for (got, want) in p.on_ratio().iter().zip(p.on_predicted()) {
             assert!(close(*got, want), "{got} vs {want}");
         }

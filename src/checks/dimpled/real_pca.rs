@@ -29,6 +29,8 @@ struct P {
     n_iter: usize,
     bisection: usize,
     seed: u64,
+    /// 0: the 8×8 digits (d = 64); 1: the shipped MNIST subset (5,000 images, d = 784).
+    mnist: f64,
 }
 
 impl Check for RealPca {
@@ -38,7 +40,11 @@ impl Check for RealPca {
     fn run(&self, ctx: &Ctx<'_>) -> Result<Evidence> {
         let p: P = ctx.params()?;
         let seed = p.seed;
-        let all = real::load(Shipped::Digits)?;
+        let all = real::load(if p.mnist == 1.0 {
+            Shipped::Mnist5k
+        } else {
+            Shipped::Digits
+        })?;
         let (train, test) = real::split_at(&all, seed, p.n_train)?;
         let d = all.d();
         let mut model = Mlp::init(

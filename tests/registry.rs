@@ -119,15 +119,28 @@ fn every_check_records_exactly_its_declared_measurements_at_test_scale() {
     }
 }
 
-/// The same at the default scale: the documented run of every check (minutes; CI runs it, and
-/// `cargo test -- --ignored` runs it here).
+/// The same at the default scale: the documented run of every check (minutes; `cargo test --
+/// --ignored` runs both halves). CI runs the checks without probes here and the claim checks
+/// through `dimple docs --check`, which runs them at the default scale for docs/claims.md.
+fn contract_at_default_scale(claims: bool) {
+    for t in theory::all().expect("theory files") {
+        if t.claim.is_some() == claims {
+            let ev = run_at(&t, dimple::check::Scale::Default);
+            assert_contract(&t, &ev, "default");
+        }
+    }
+}
+
 #[test]
 #[ignore = "the default scale takes minutes; CI runs it with --ignored"]
-fn every_check_records_exactly_its_declared_measurements_at_default_scale() {
-    for t in theory::all().expect("theory files") {
-        let ev = run_at(&t, dimple::check::Scale::Default);
-        assert_contract(&t, &ev, "default");
-    }
+fn default_scale_contract_of_the_checks_without_probes() {
+    contract_at_default_scale(false);
+}
+
+#[test]
+#[ignore = "the default scale takes minutes; CI covers it with `dimple docs --check`"]
+fn default_scale_contract_of_the_claim_checks() {
+    contract_at_default_scale(true);
 }
 
 #[test]

@@ -5,7 +5,9 @@ use super::Failure;
 use dimple::check::{self, RunConfig, Scale};
 use dimple::error::Error;
 use dimple::report::docs;
+use dimple::theory::Theory;
 use dimple::{checks, theory};
+use rayon::prelude::*;
 use std::path::PathBuf;
 
 /// Arguments of `dimple docs`.
@@ -38,12 +40,21 @@ pub fn run(a: &DocsArgs) -> Result<(), Failure> {
         scale: Scale::Default,
         ..RunConfig::default()
     };
-    let mut claim_runs = Vec::new();
-    for (t, _) in pages.iter().filter(|(t, _)| t.claim.is_some()) {
-        let c = checks::select(&t.id)?.remove(0);
-        eprintln!("running {} (default scale, for claims.md)", t.id);
-        claim_runs.push((t.clone(), check::run(c.as_ref(), t, &default)));
-    }
+    // The runs are independent and each is deterministic whatever the thread count, so they run
+    // side by side (a minute and a half instead of three on two cores).
+    let claim_theories: Vec<&Theory> = pages
+        .iter()
+        .map(|(t, _)| t)
+        .filter(|t| t.claim.is_some())
+        .collect();
+    let claim_runs = claim_theories
+        .par_iter()
+        .map(|t| {
+            let c = checks::select(&t.id)?.remove(0);
+            eprintln!("running {} (default scale, for claims.md)", t.id);
+            Ok(((*t).clone(), check::run(c.as_ref(), t, &default)))
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
     let files = docs::render_all(&pages, &claim_runs, Scale::Default);
     if check_only {
         let stale: Vec<String> = files

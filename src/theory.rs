@@ -254,6 +254,17 @@ pub enum Finding {
     Counterexample,
 }
 
+impl Finding {
+    /// The finding in words, as the theory file writes it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Precondition => "precondition",
+            Self::Setup => "setup",
+            Self::Counterexample => "counterexample",
+        }
+    }
+}
+
 /// The review of a check's paper claim: what would make its probes fail, and, when the
 /// documented run does not hold, which of the three [`Finding`]s it is.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -55,7 +55,14 @@ pub fn run(a: &DocsArgs) -> Result<(), Failure> {
             Ok(((*t).clone(), check::run(c.as_ref(), t, &default)))
         })
         .collect::<Result<Vec<_>, Error>>()?;
-    let files = docs::render_all(&pages, &claim_runs, Scale::Default);
+    // A figure a review cites must exist (it is drawn by its command, not here).
+    if let Some(why) = claim_runs
+        .iter()
+        .find_map(|(t, _)| docs::missing_figure(t, out))
+    {
+        return Err(Error::input(why).into());
+    }
+    let files = docs::render_all(&pages, &claim_runs);
     if check_only {
         let stale: Vec<String> = files
             .iter()

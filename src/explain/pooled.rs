@@ -46,8 +46,9 @@ impl SumPooled {
         let src = x.as_slice();
         let mut out = DMatrix::zeros(n * t, d);
         for (j, col) in out.as_mut_slice().chunks_exact_mut(n * t).enumerate() {
-            for (w, s) in (0..t).map(|w| (w, &src[(w * d + j) * n..(w * d + j + 1) * n])) {
-                for (i, &v) in s.iter().enumerate() {
+            for w in 0..t {
+                let source = &src[(w * d + j) * n..(w * d + j + 1) * n];
+                for (i, &v) in source.iter().enumerate() {
                     col[i * t + w] = v;
                 }
             }

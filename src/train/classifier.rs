@@ -30,18 +30,14 @@ pub struct ClassifierReport {
 
 /// Fraction of rows whose arg-max logit equals the label.
 pub fn accuracy(model: &dyn Classifier, data: &MultiClass) -> f64 {
-    let z = model.logits(data.x());
-    let hits = (0..data.n())
-        .filter(|&i| z.row(i).transpose().argmax().0 == data.y()[i])
-        .count();
-    hits as f64 / data.n() as f64
+    correct_indices(model, data).len() as f64 / data.n() as f64
 }
 
 /// The rows whose arg-max logit equals the label, in order.
 pub fn correct_indices(model: &dyn Classifier, data: &MultiClass) -> Vec<usize> {
-    let z = model.logits(data.x());
+    let predicted = crate::linalg::row_argmax(&model.logits(data.x()));
     (0..data.n())
-        .filter(|&i| z.row(i).transpose().argmax().0 == data.y()[i])
+        .filter(|&i| predicted[i] == data.y()[i])
         .collect()
 }
 
@@ -84,7 +80,7 @@ pub fn train_classifier_with(
             g
         });
         if !loss.is_finite() {
-            return Err(Error::NonFinite(format!("cross-entropy at step {step}")));
+            return Err(super::non_finite_at(step));
         }
         let theta = model.params_mut();
         if cfg.weight_decay > 0.0 {

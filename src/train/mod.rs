@@ -129,7 +129,7 @@ pub fn apply_step(model: &mut dyn Model, grad: &DVector<f64>, cfg: &GdConfig) {
 
 /// The error of a run whose loss, margins or gradient became non-finite at `step` (every
 /// trainer ends such a run the same way: an error, never a report with NaN parameters).
-fn non_finite_at(step: usize) -> Error {
+pub(crate) fn non_finite_at(step: usize) -> Error {
     Error::NonFinite(format!(
         "loss, margin or gradient at step {step} (a step size too large for the data scale?)"
     ))

@@ -171,7 +171,7 @@ pub fn fit(model: &mut dyn Model, data: &Binary, cfg: &FitConfig) -> Result<FitR
         }
         report.min_margin = margins.min();
         if !report.min_margin.is_finite() {
-            return Err(Error::NonFinite(format!("margin at step {}", report.steps)));
+            return Err(super::non_finite_at(report.steps));
         }
         if cfg.stop_margin.is_some_and(|g| report.min_margin >= g) {
             report.reached_margin = true;
@@ -185,17 +185,22 @@ pub fn fit(model: &mut dyn Model, data: &Binary, cfg: &FitConfig) -> Result<FitR
         let theta = model.params_mut();
         // Multiplicative factors first (decay on θ, the penalty on θ₁, both from the old θ),
         // then the gradient step.
-        let penalty_norm = cfg.norm_penalty.map(|(_, len)| theta.rows(0, len).norm());
+        let penalty = cfg.norm_penalty.map(|(lam, len)| {
+            let norm = theta.rows(0, len).norm();
+            let factor = if norm > 0.0 {
+                (1.0 - cfg.lr * lam / norm).max(0.0)
+            } else {
+                1.0
+            };
+            (len, factor)
+        });
         if cfg.weight_decay > 0.0 {
             *theta *= 1.0 - cfg.weight_decay;
             report.shrink *= 1.0 - cfg.weight_decay;
         }
-        if let (Some((lam, len)), Some(norm)) = (cfg.norm_penalty, penalty_norm) {
-            if norm > 0.0 {
-                let f = (1.0 - cfg.lr * lam / norm).max(0.0);
-                theta.rows_mut(0, len).scale_mut(f);
-                report.shrink *= f;
-            }
+        if let Some((len, factor)) = penalty {
+            theta.rows_mut(0, len).scale_mut(factor);
+            report.shrink *= factor;
         }
         match cfg.method {
             Method::Adam { beta1, beta2, eps } => {

@@ -30,7 +30,7 @@ struct P {
     bisection: usize,
     seed: u64,
     /// 0: the 8×8 digits (d = 64); 1: the shipped MNIST subset (5,000 images, d = 784).
-    mnist: f64,
+    mnist: usize,
 }
 
 impl Check for RealPca {
@@ -40,7 +40,7 @@ impl Check for RealPca {
     fn run(&self, ctx: &Ctx<'_>) -> Result<Evidence> {
         let p: P = ctx.params()?;
         let seed = p.seed;
-        let all = real::load(if p.mnist == 1.0 {
+        let all = real::load(if p.mnist == 1 {
             Shipped::Mnist5k
         } else {
             Shipped::Digits

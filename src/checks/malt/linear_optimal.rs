@@ -48,7 +48,7 @@ impl Check for LinearOptimal {
         let mut rd = rng::seeded(seed, stream::DATA);
         let x = DMatrix::from_fn(n, d, |_, _| rng::uniform(&mut rd));
         let z = model.logits(&x);
-        let y: Vec<usize> = (0..n).map(|i| argmax(&row(&z, i))).collect();
+        let y = crate::linalg::row_argmax(&z);
         let mut ev = ctx.evidence();
         let mut logit_agrees = 0usize;
         let (mut rank_bad, mut above_bad, mut below_bad, mut lp_bad) = (0, 0, 0, 0);

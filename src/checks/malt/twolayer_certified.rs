@@ -4,7 +4,7 @@
 
 use super::{cluster_net, cluster_of, col, linear_model, row};
 use crate::attack::exact::{certified_radius, linear_distance};
-use crate::attack::losses::{argmax, DlrForm, Loss};
+use crate::attack::losses::{DlrForm, Loss};
 use crate::attack::targets::malt_rankings;
 use crate::attack::{apgd, ApgdConfig, ClassObjective, Goal, Norm, Variant};
 use crate::check::{Agg, Check, Ctx, Evidence};
@@ -151,7 +151,7 @@ impl Check for TwolayerCertified {
         let mut rd = rng::seeded(seed, stream::TEST);
         let x = DMatrix::from_fn(points, d, |_, _| rng::uniform(&mut rd));
         let zl = lin.logits(&x);
-        let y: Vec<usize> = (0..points).map(|i| argmax(&row(&zl, i))).collect();
+        let y = crate::linalg::row_argmax(&zl);
         let (mut lin_dev, mut undercut, mut tried) = (Vec::new(), 0usize, 0usize);
         let idx: Vec<usize> = (0..points).collect();
         for norm in [Norm::Linf, Norm::L2] {

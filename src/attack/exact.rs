@@ -137,3 +137,155 @@ pub fn certified_radius(
         f64::INFINITY
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-12 * (1.0 + b.abs())
+    }
+
+    /// W = [[1, 2, 0], [0, −1, 3]], b = (0.5, 0), x = (1, 1, 0), y = 0, t = 1: f = (3.5, −1),
+    /// w_t − w_y = (−1, −3, 3), so d_∞ = 4.5/7 and d_2 = 4.5/√19, and x + δ lies on f_t = f_y.
+    #[test]
+    fn linear_distance_reaches_the_boundary_at_the_closed_form_distance() {
+        let w = DMatrix::from_row_slice(2, 3, &[1.0, 2.0, 0.0, 0.0, -1.0, 3.0]);
+        let b = DVector::from_vec(vec![0.5, 0.0]);
+        let x = DVector::from_vec(vec![1.0, 1.0, 0.0]);
+        for (norm, want) in [(Norm::Linf, 4.5 / 7.0), (Norm::L2, 4.5 / 19f64.sqrt())] {
+            let (dist, delta) = linear_distance(&w, &b, &x, 0, 1, norm);
+            assert!(close(dist, want), "{norm:?}: {dist} vs {want}");
+            let size = match norm {
+                Norm::Linf => delta.amax(),
+                Norm::L2 => delta.norm(),
+            };
+            assert!(close(size, want), "{norm:?}: ‖δ‖ = {size}");
+            let f = &w * (&x + &delta) + &b;
+            assert!((f[0] - f[1]).abs() < 1e-12, "{norm:?}: {f}");
+        }
+        // A zero coordinate of w_t − w_y is not moved under L∞.
+        let w = DMatrix::from_row_slice(2, 2, &[1.0, 1.0, 0.0, 1.0]);
+        let (dist, delta) = linear_distance(
+            &w,
+            &DVector::zeros(2),
+            &x.rows(0, 2).into(),
+            0,
+            1,
+            Norm::Linf,
+        );
+        assert_eq!((dist, delta[0], delta[1]), (1.0, -1.0, 0.0));
+        // Already beaten: distance 0.
+        let (dist, _) =
+            linear_distance(&w, &DVector::zeros(2), &x.rows(0, 2).into(), 1, 0, Norm::L2);
+        assert_eq!(dist, 0.0);
+    }
+
+    /// x = (0.95, 0.5), w_t − w_y = (1, 1), f_y − f_t = 0.2: without the box s = 0.1, but
+    /// x₁ + 0.1 leaves [0, 1], so δ₁ = 0.05 and δ₂ = 0.15 (s = 0.15). A gap of 0.6 along
+    /// w_t − w_y = (1, 0) from x₁ = 0.5 cannot be closed inside the box.
+    #[test]
+    fn the_box_lp_is_exact_where_the_box_binds_and_none_where_it_is_infeasible() {
+        let w = DMatrix::from_row_slice(2, 2, &[0.0, 0.0, 1.0, 1.0]);
+        let b = DVector::from_vec(vec![1.65, 0.0]);
+        let x = DVector::from_vec(vec![0.95, 0.5]);
+        let free = linear_distance(&w, &b, &x, 0, 1, Norm::Linf).0;
+        assert!(close(free, 0.1), "{free}");
+        let boxed = linear_linf_box(&w, &b, &x, 0, 1)
+            .unwrap()
+            .expect("feasible");
+        assert!((boxed - 0.15).abs() < 1e-9, "{boxed}");
+        let w = DMatrix::from_row_slice(2, 2, &[0.0, 0.0, 1.0, 0.0]);
+        let b = DVector::from_vec(vec![1.1, 0.0]);
+        let x = DVector::from_vec(vec![0.5, 0.5]);
+        assert_eq!(linear_linf_box(&w, &b, &x, 0, 1).unwrap(), None);
+    }
+
+    /// d = 1, x = 1, three units σ(x), σ(x − 0.5), σ(x − 1) (the last exactly at its kink),
+    /// V_y = (1, 0, 0), V_t = (0, 1, 1): f_y = x, f_t = (x − 0.5)_+ + (x − 1)_+, so t first ties
+    /// y at x = 1.5, a distance 0.5, and the bound is tight: ∇g = 0 (the kink unit is inactive)
+    /// and F(ε) = −0.5 + ε + (ε − 0.5)_+ + (ε − 1)_+, zero at ε = 0.5. Without the kink unit
+    /// F(ε) = −0.5 + (ε − 0.5)_+ + (ε − 1)_+ and the radius is 1 (t ties y at x = 0).
+    #[test]
+    fn certified_radius_is_tight_on_a_hand_solved_net() {
+        let x = DVector::from_vec(vec![1.0]);
+        let c = DVector::zeros(2);
+        let w1 = DMatrix::from_column_slice(3, 1, &[1.0, 1.0, 1.0]);
+        let b1 = DVector::from_vec(vec![0.0, -0.5, -1.0]);
+        let v = DMatrix::from_row_slice(2, 3, &[1.0, 0.0, 0.0, 0.0, 1.0, 1.0]);
+        for norm in [Norm::Linf, Norm::L2] {
+            let r = certified_radius(&w1, &b1, &v, &c, &x, 0, 1, norm);
+            assert!(close(r, 0.5), "{norm:?}: {r}");
+            let r2 = certified_radius(
+                &w1.rows(0, 2).into(),
+                &b1.rows(0, 2).into(),
+                &v.columns(0, 2).into(),
+                &c,
+                &x,
+                0,
+                1,
+                norm,
+            );
+            assert!(close(r2, 1.0), "{norm:?}: {r2}");
+            // t already ahead: 0; a t that can never catch up: ∞.
+            let ahead = DMatrix::from_row_slice(2, 3, &[0.0, 0.0, 0.0, 1.0, 0.0, 0.0]);
+            assert_eq!(certified_radius(&w1, &b1, &ahead, &c, &x, 0, 1, norm), 0.0);
+            let never = DMatrix::from_row_slice(2, 3, &[0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+            let c_never = DVector::from_vec(vec![1.0, 0.0]);
+            assert_eq!(
+                certified_radius(&w1, &b1, &never, &c_never, &x, 0, 1, norm),
+                f64::INFINITY
+            );
+        }
+    }
+
+    /// Soundness on random nets: no point of a fine grid of radii along random directions, and
+    /// no closed-form linearised step, makes t beat y strictly inside the certified radius.
+    #[test]
+    fn no_perturbation_inside_the_certified_radius_flips_a_random_net() {
+        let mut r = rng::seeded(31, 0);
+        let (d, m, k) = (3, 8, 3);
+        for trial in 0..40 {
+            let w1 = DMatrix::from_iterator(
+                m,
+                d,
+                rng::gaussian_vector(&mut r, m * d, 1.0).iter().copied(),
+            );
+            let b1 = rng::gaussian_vector(&mut r, m, 0.5);
+            let v = DMatrix::from_iterator(
+                k,
+                m,
+                rng::gaussian_vector(&mut r, k * m, 1.0).iter().copied(),
+            );
+            let c = DVector::zeros(k);
+            let x = rng::gaussian_vector(&mut r, d, 1.0);
+            let f = |z: &DVector<f64>| &v * (&w1 * z + &b1).map(|a| a.max(0.0)) + &c;
+            let fx = f(&x);
+            let y = crate::attack::losses::argmax(fx.as_slice());
+            let t = (y + 1) % k;
+            for norm in [Norm::Linf, Norm::L2] {
+                let radius = certified_radius(&w1, &b1, &v, &c, &x, y, t, norm);
+                assert!(radius > 0.0, "trial {trial}: y is the arg max");
+                if !radius.is_finite() {
+                    continue;
+                }
+                for _ in 0..50 {
+                    let u = rng::unit_sphere(&mut r, d);
+                    let u = match norm {
+                        Norm::Linf => u.map(f64::signum),
+                        Norm::L2 => u,
+                    };
+                    for s in 1..100 {
+                        let z = &x + &u * (radius * s as f64 / 100.0);
+                        let fz = f(&z);
+                        assert!(
+                            fz[t] < fz[y] + 1e-9,
+                            "trial {trial} {norm:?}: flipped inside r"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

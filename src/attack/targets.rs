@@ -173,5 +173,69 @@ mod tests {
         assert_eq!(*r.targets.last().unwrap(), 2);
         assert!(rank(&z, 1, |_| 1.0, 3, 4).is_err());
         assert!(rank(&z, 1, |_| 1.0, 3, 2).is_err());
+        assert!(
+            rank(&z, 4, |_| 1.0, 1, 3).is_err(),
+            "label outside the classes"
+        );
+    }
+
+    #[test]
+    fn sizes_are_checked_at_their_edges() {
+        assert!(check_sizes(1, 1, 2).is_ok());
+        assert!(check_sizes(3, 3, 4).is_ok(), "testk = K − 1");
+        assert!(check_sizes(0, 3, 4).is_err(), "k = 0");
+        assert!(check_sizes(3, 2, 4).is_err(), "k > testk");
+        assert!(check_sizes(2, 4, 4).is_err(), "testk = K");
+    }
+
+    #[test]
+    fn logit_orders_break_ties_by_index() {
+        let z = [0.5, 2.0, 0.5, 3.0, -1.0];
+        assert_eq!(by_logit(&z, 1), vec![3, 0, 2, 4]);
+        assert_eq!(autoattack_targets(&z, 2), vec![1, 0]);
+        assert_eq!(autoattack_targets(&z, 4), vec![1, 0, 2, 4]);
+    }
+
+    #[test]
+    fn dual_norms_are_l1_for_linf_and_l2_for_l2() {
+        let g = DMatrix::from_row_slice(2, 3, &[3.0, -4.0, 0.0, -1.0, 2.0, -2.0]);
+        assert_eq!(dual_norms(Norm::Linf, &g), vec![7.0, 5.0]);
+        assert_eq!(dual_norms(Norm::L2, &g), vec![5.0, 3.0]);
+    }
+
+    /// On a linear classifier z = Wx + b the gradient of f_c − f_y is w_c − w_y, so MALT's
+    /// scores are (z_ŷ − z_c)/‖w_c − w_y‖_q, computed here from W directly.
+    #[test]
+    fn rankings_of_a_linear_classifier_use_its_weight_differences() {
+        use crate::model::{Activation, Mlp};
+        let (d, k) = (4, 5);
+        let mut r = crate::rng::seeded(5, 0);
+        let theta = crate::rng::gaussian_vector(&mut r, d * k + k, 1.0);
+        let model = Mlp::new(vec![d, k], Activation::Relu, theta.clone()).unwrap();
+        let w = DMatrix::from_row_slice(k, d, &theta.as_slice()[..d * k]);
+        let x = DMatrix::from_iterator(
+            3,
+            d,
+            crate::rng::gaussian_vector(&mut r, 3 * d, 1.0)
+                .iter()
+                .copied(),
+        );
+        let y = [0, 2, 4];
+        let z = model.logits(&x);
+        for norm in [Norm::Linf, Norm::L2] {
+            let (got, cost) = malt_rankings(&model, &x, &y, norm, 2, 3).unwrap();
+            assert_eq!((cost.gradients, cost.forwards), (9, 3));
+            for (i, ranking) in got.iter().enumerate() {
+                let zi: Vec<f64> = z.row(i).iter().copied().collect();
+                let diff = |c: usize| DMatrix::from_fn(1, d, |_, j| w[(c, j)] - w[(y[i], j)]);
+                let want = rank(&zi, y[i], |c| dual_norms(norm, &diff(c))[0], 2, 3).unwrap();
+                assert_eq!(ranking.candidates, want.candidates);
+                assert_eq!(ranking.targets, want.targets);
+                for (a, b) in ranking.scores.iter().zip(&want.scores) {
+                    assert!((a - b).abs() <= 1e-12 * b.abs(), "{norm:?}: {a} vs {b}");
+                }
+            }
+        }
+        assert!(malt_rankings(&model, &x, &y, Norm::L2, 2, 5).is_err());
     }
 }

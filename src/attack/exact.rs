@@ -202,18 +202,19 @@ mod tests {
         assert_eq!(linear_linf_box(&w, &b, &x, 0, 1).unwrap(), None);
     }
 
-    /// d = 1, x = 1, three units σ(x), σ(x − 0.5), σ(x − 1) (the last exactly at its kink),
-    /// V_y = (1, 0, 0), V_t = (0, 1, 1): f_y = x, f_t = (x − 0.5)_+ + (x − 1)_+, so t first ties
-    /// y at x = 1.5, a distance 0.5, and the bound is tight: ∇g = 0 (the kink unit is inactive)
-    /// and F(ε) = −0.5 + ε + (ε − 0.5)_+ + (ε − 1)_+, zero at ε = 0.5. Without the kink unit
+    /// d = 1, x = 1, four units σ(x), σ(x − 0.5), σ(x − 1) (exactly at its kink), σ(x − 0.8),
+    /// V_y = (1, 0, 0, 1), V_t = (0, 1, 1, 1): the last unit adds the same to both logits, so
+    /// f_t − f_y = (x − 0.5)_+ + (x − 1)_+ − x and t first ties y at x = 1.5, a distance 0.5. The
+    /// bound is tight: ∇g = 0 (the kink unit is inactive, the shared unit cancels) and
+    /// F(ε) = −0.5 + ε + (ε − 0.5)_+ + (ε − 1)_+, zero at ε = 0.5. With the first two units only,
     /// F(ε) = −0.5 + (ε − 0.5)_+ + (ε − 1)_+ and the radius is 1 (t ties y at x = 0).
     #[test]
     fn certified_radius_is_tight_on_a_hand_solved_net() {
         let x = DVector::from_vec(vec![1.0]);
         let c = DVector::zeros(2);
-        let w1 = DMatrix::from_column_slice(3, 1, &[1.0, 1.0, 1.0]);
-        let b1 = DVector::from_vec(vec![0.0, -0.5, -1.0]);
-        let v = DMatrix::from_row_slice(2, 3, &[1.0, 0.0, 0.0, 0.0, 1.0, 1.0]);
+        let w1 = DMatrix::from_column_slice(4, 1, &[1.0, 1.0, 1.0, 1.0]);
+        let b1 = DVector::from_vec(vec![0.0, -0.5, -1.0, -0.8]);
+        let v = DMatrix::from_row_slice(2, 4, &[1.0, 0.0, 0.0, 1.0, 0.0, 1.0, 1.0, 1.0]);
         for norm in [Norm::Linf, Norm::L2] {
             let r = certified_radius(&w1, &b1, &v, &c, &x, 0, 1, norm);
             assert!(close(r, 0.5), "{norm:?}: {r}");
@@ -229,14 +230,41 @@ mod tests {
             );
             assert!(close(r2, 1.0), "{norm:?}: {r2}");
             // t already ahead: 0; a t that can never catch up: ∞.
-            let ahead = DMatrix::from_row_slice(2, 3, &[0.0, 0.0, 0.0, 1.0, 0.0, 0.0]);
+            let ahead = DMatrix::from_row_slice(2, 4, &[0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0]);
             assert_eq!(certified_radius(&w1, &b1, &ahead, &c, &x, 0, 1, norm), 0.0);
-            let never = DMatrix::from_row_slice(2, 3, &[0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+            let never = DMatrix::zeros(2, 4);
             let c_never = DVector::from_vec(vec![1.0, 0.0]);
             assert_eq!(
                 certified_radius(&w1, &b1, &never, &c_never, &x, 0, 1, norm),
                 f64::INFINITY
             );
+        }
+    }
+
+    /// A root past the last breakpoint: one unit σ(x) at x = 1 with V_y = 1, V_t = 0 and
+    /// c = (0, −1) gives F(ε) = −2 + ε + (ε − 1)_+, zero at ε = 1.5. A unit with zero incoming
+    /// weights (its breakpoint |p|/‖w‖ is 0/0) changes nothing.
+    #[test]
+    fn certified_radius_past_the_last_breakpoint_ignores_zero_weight_units() {
+        let x = DVector::from_vec(vec![1.0]);
+        let c = DVector::from_vec(vec![0.0, -1.0]);
+        let w1 = DMatrix::from_column_slice(2, 1, &[1.0, 0.0]);
+        let b1 = DVector::zeros(2);
+        let v = DMatrix::from_row_slice(2, 2, &[1.0, 0.0, 0.0, 1.0]);
+        for norm in [Norm::Linf, Norm::L2] {
+            let one = certified_radius(
+                &w1.rows(0, 1).into(),
+                &b1.rows(0, 1).into(),
+                &v.columns(0, 1).into(),
+                &c,
+                &x,
+                0,
+                1,
+                norm,
+            );
+            assert!(close(one, 1.5), "{norm:?}: {one}");
+            let with_dead = certified_radius(&w1, &b1, &v, &c, &x, 0, 1, norm);
+            assert!(close(with_dead, 1.5), "{norm:?}: {with_dead}");
         }
     }
 

@@ -174,3 +174,59 @@ pub fn malt_with(
         broken_at,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Activation, Mlp};
+
+    /// A random 6-8-4 net on 12 points, every third labelled with a class the net does not
+    /// predict: those are attacked (as the reference does) but never counted as broken; the
+    /// stages' broken counts add up to the broken set, and each stage's robust count is the
+    /// previous one minus what it broke.
+    #[test]
+    fn stages_count_only_clean_correct_points_as_broken() {
+        let (d, k, n) = (6, 4, 12);
+        let mut r = rng::seeded(3, 0);
+        let model = Mlp::init(&mut r, vec![d, 8, k], Activation::Relu, 1.0).unwrap();
+        let x = DMatrix::from_fn(n, d, |_, _| rng::uniform(&mut r));
+        let pred = row_argmax(&model.logits(&x));
+        let y: Vec<usize> = pred
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| if i % 3 == 0 { (p + 1) % k } else { p })
+            .collect();
+        let cfg = MaltConfig {
+            n_iter: 20,
+            ..MaltConfig::new(Norm::Linf, 0.15, k)
+        };
+        let rep = malt(&model, &x, &y, &cfg).unwrap();
+        let p = &rep.pipeline;
+        let correct: Vec<bool> = (0..n).map(|i| i % 3 != 0).collect();
+        assert_eq!(p.clean_correct, correct);
+        assert_eq!(p.stages[0].robust_after, 8);
+        let broken = p.broken.iter().filter(|b| **b).count();
+        assert!(
+            broken > 0 && 2 * broken != 8,
+            "broken {broken}: pick ε so it is informative"
+        );
+        assert_eq!(p.stages.iter().map(|s| s.broken).sum::<usize>(), broken);
+        assert_eq!(p.stages.last().unwrap().robust_after, 8 - broken);
+        for w in p.stages.windows(2) {
+            assert_eq!(w[0].robust_after - w[1].broken, w[1].robust_after);
+        }
+        for (i, &was_correct) in correct.iter().enumerate() {
+            assert!(was_correct || !p.broken[i], "point {i} was never robust");
+            if p.broken[i] {
+                let rank = rep.broken_at[i].expect("a broken point broke at a rank");
+                let z = model.logits(&p.x_adv.rows(i, 1).into_owned());
+                let target = rep.rankings[i].targets[rank];
+                assert_eq!(row_argmax(&z)[0], target, "point {i} reached its target");
+            }
+        }
+        assert!(
+            (0..n).any(|i| !correct[i] && rep.broken_at[i].is_some()),
+            "a misclassified point is attacked and reaches a target"
+        );
+    }
+}

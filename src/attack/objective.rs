@@ -40,6 +40,21 @@ pub struct Cost {
     pub forwards: usize,
 }
 
+/// ρ, the work of a backward pass to the input over that of the forward pass, for dense layers:
+/// each layer's forward product x·Wᵀ is mirrored by one product δ·W of the same size, so ρ = 1
+/// and a forward + backward pass is two forward passes of work (elementwise work ignored).
+pub const BACKWARD_OVER_FORWARD: f64 = 1.0;
+
+impl Cost {
+    /// The cost model of a run in forward-pass units, F + (1 + ρ)·G for F forward and G
+    /// forward + backward passes: the model's work, which dominates an attack's wall time when
+    /// a pass costs much more than the attack's own O(d) work per point (`benches/attack_cost.rs`
+    /// measures both regimes).
+    pub fn forward_units(&self, backward_over_forward: f64) -> f64 {
+        self.forwards as f64 + (1.0 + backward_over_forward) * self.gradients as f64
+    }
+}
+
 impl std::ops::Add for Cost {
     type Output = Cost;
     fn add(self, o: Cost) -> Cost {
@@ -176,5 +191,25 @@ impl Objective for ClassObjective<'_> {
             gradients: self.grads.load(Ordering::Relaxed),
             forwards: self.forwards.load(Ordering::Relaxed),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forward_units_weigh_a_gradient_pass_as_one_plus_rho_forwards() {
+        let c = Cost {
+            gradients: 3,
+            forwards: 5,
+        };
+        assert_eq!(c.forward_units(BACKWARD_OVER_FORWARD), 11.0);
+        assert_eq!(c.forward_units(2.0), 14.0);
+        let sum = c + Cost {
+            gradients: 1,
+            forwards: 0,
+        };
+        assert_eq!((sum.gradients, sum.forwards), (4, 5));
     }
 }

@@ -23,9 +23,9 @@
 //! sample.
 
 use super::objective::Objective;
-use super::{row_max_abs, row_norms, scale_rows};
 use crate::error::{ensure_finite, Error, Result};
 use crate::geometry::Constraint;
+use crate::linalg::{row_max_abs, row_norms, scale_rows};
 use crate::rng::{self, Rng};
 use nalgebra::{DMatrix, DVector};
 

@@ -10,9 +10,9 @@
 //! run (N + 1) gradients + 1 verification forward.
 
 use super::apgd::{run_verified, ApgdConfig, Norm, Variant};
-use super::autoattack::{validate, PipelineReport, Sanity, StageReport};
 use super::losses::{DlrForm, Loss};
 use super::objective::{ClassObjective, Goal, Objective};
+use super::report::{validate, PipelineReport, Sanity, StageReport};
 use super::targets::{malt_rankings, Ranking};
 use crate::error::Result;
 use crate::linalg::row_argmax;

@@ -12,7 +12,9 @@
 //! - [`mod@line`]: exact first sign change of a two-layer ReLU net along a ray;
 //! - [`mod@targets`]: MALT's targeting score and AutoAttack's logit ranking;
 //! - [`mod@fab`], [`mod@square`]: FAB-T and the Square attack;
-//! - [`mod@autoattack`]: the standard AutoAttack pipeline with per-stage successes and cost;
+//! - [`mod@report`]: what a pipeline reports (per-stage successes and cost, sanity checks,
+//!   warnings) and the validation of the attacked batch;
+//! - [`mod@autoattack`]: the standard AutoAttack pipeline;
 //! - [`mod@malt`]: the MALT pipeline.
 //!
 //! Every kernel works on a whole batch at once: one forward and one backward product per
@@ -29,44 +31,13 @@ pub mod losses;
 pub mod malt;
 pub mod minimal;
 pub mod objective;
+pub mod report;
 pub mod square;
 pub mod targets;
 
 pub use apgd::{apgd, checkpoints, ApgdConfig, ApgdResult, Norm, Variant};
-pub use autoattack::{autoattack, AutoAttackConfig, PipelineReport, Stage};
+pub use autoattack::{autoattack, AutoAttackConfig, Stage};
 pub use binary::BinaryClassifier;
 pub use malt::{malt, MaltConfig, MaltReport};
 pub use objective::{ClassObjective, Cost, Eval, Goal, Objective};
-
-use nalgebra::DMatrix;
-
-/// Euclidean norm of every row of an n × d column-major matrix.
-pub fn row_norms(m: &DMatrix<f64>) -> Vec<f64> {
-    let mut s = vec![0.0; m.nrows()];
-    for col in m.column_iter() {
-        for (acc, v) in s.iter_mut().zip(col.iter()) {
-            *acc += v * v;
-        }
-    }
-    s.into_iter().map(f64::sqrt).collect()
-}
-
-/// Max-norm of every row.
-pub fn row_max_abs(m: &DMatrix<f64>) -> Vec<f64> {
-    let mut s = vec![0.0f64; m.nrows()];
-    for col in m.column_iter() {
-        for (acc, v) in s.iter_mut().zip(col.iter()) {
-            *acc = acc.max(v.abs());
-        }
-    }
-    s
-}
-
-/// Multiplies row i of `m` by `f[i]`.
-pub fn scale_rows(m: &mut DMatrix<f64>, f: &[f64]) {
-    for mut col in m.column_iter_mut() {
-        for (v, s) in col.iter_mut().zip(f) {
-            *v *= s;
-        }
-    }
-}
+pub use report::PipelineReport;

@@ -12,8 +12,8 @@
 
 use super::apgd::Norm;
 use super::objective::Cost;
-use super::row_norms;
 use crate::error::{Error, Result};
+use crate::linalg::row_norms;
 use crate::model::Classifier;
 use nalgebra::DMatrix;
 

@@ -58,7 +58,7 @@ pub fn scores(grads: &[DMatrix<f64>]) -> Result<Scores> {
     for g in grads {
         crate::error::ensure_finite("gradients", g.as_slice())?;
     }
-    let norms: Vec<Vec<f64>> = grads.iter().map(crate::attack::row_norms).collect();
+    let norms: Vec<Vec<f64>> = grads.iter().map(crate::linalg::row_norms).collect();
     let mut ip = vec![0.0; l];
     let pairs = (m * (m - 1)) as f64;
     for a in 0..m {

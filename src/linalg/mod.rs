@@ -331,6 +331,37 @@ pub fn lambda_max_sym(a: &DMatrix<f64>) -> f64 {
         .fold(f64::NEG_INFINITY, f64::max)
 }
 
+/// Euclidean norm of every row of an n × d column-major matrix.
+pub fn row_norms(m: &DMatrix<f64>) -> Vec<f64> {
+    let mut s = vec![0.0; m.nrows()];
+    for col in m.column_iter() {
+        for (acc, v) in s.iter_mut().zip(col.iter()) {
+            *acc += v * v;
+        }
+    }
+    s.into_iter().map(f64::sqrt).collect()
+}
+
+/// Max-norm of every row.
+pub fn row_max_abs(m: &DMatrix<f64>) -> Vec<f64> {
+    let mut s = vec![0.0f64; m.nrows()];
+    for col in m.column_iter() {
+        for (acc, v) in s.iter_mut().zip(col.iter()) {
+            *acc = acc.max(v.abs());
+        }
+    }
+    s
+}
+
+/// Multiplies row i of `m` by `f[i]`.
+pub fn scale_rows(m: &mut DMatrix<f64>, f: &[f64]) {
+    for mut col in m.column_iter_mut() {
+        for (v, s) in col.iter_mut().zip(f) {
+            *v *= s;
+        }
+    }
+}
+
 /// The arg-max column of every row, lowest index on ties (as `attack::losses::argmax`): the
 /// predicted classes of a logits matrix.
 pub fn row_argmax(z: &DMatrix<f64>) -> Vec<usize> {

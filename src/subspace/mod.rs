@@ -15,10 +15,10 @@
 //! - D7: ẑ₊ ∝ Σ_{u_i<0} c_i lowers N at every x ∈ P, ẑ₋ ∝ Σ_{u_i>0} c_i raises it.
 
 use crate::attack::line::{first_root, LineRoot};
-use crate::attack::row_norms;
 use crate::data::subspace::{Layout, Orientation, Subspace};
 use crate::data::Binary;
 use crate::error::Result;
+use crate::linalg::row_norms;
 use crate::linalg::{gram_rows, lambda_max_sym};
 use crate::model::{Activation, Model, TwoLayer};
 use crate::rng::{self, stream};

@@ -74,7 +74,7 @@ impl Check for Frozen {
                 };
                 let inst = train(seed, &s, ADAM)?;
                 let (drift, _) = inst.frozen_drift();
-                let c0 = crate::attack::row_norms(&inst.sub.project_out(&inst.init.w()));
+                let c0 = crate::linalg::row_norms(&inst.sub.project_out(&inst.init.w()));
                 Ok((
                     drift.iter().zip(&c0).map(|(a, b)| a / b).max_f(),
                     drift.iter().copied().max_f(),

@@ -1,8 +1,8 @@
-//! What an attack pipeline reports, shared by AutoAttack ([`super::autoattack`]) and MALT
-//! ([`super::malt`]): the validation of the attacked batch, per-stage successes with their passes
-//! and times, the sanity checks AutoAttack prints after a run (largest ‖x_adv − x‖ against ε,
-//! non-finite entries, the box [0, 1]) and the warnings a user relies on (zero gradients at the
-//! clean point).
+//! What an attack pipeline reports, shared by AutoAttack ([`mod@super::autoattack`]) and
+//! MALT ([`mod@super::malt`]): the validation of the attacked batch, per-stage successes with
+//! their passes and times, the sanity checks AutoAttack prints after a run (largest ‖x_adv − x‖
+//! against ε, non-finite entries, the box [0, 1]) and the warnings a user relies on (zero
+//! gradients at the clean point).
 
 use super::apgd::Norm;
 use super::losses::Loss;

@@ -101,6 +101,22 @@ mod tests {
     use crate::rng;
     use nalgebra::DMatrix;
 
+    /// Units exactly at their kink at x count as active only if the ray moves them up: at
+    /// x = 0 along z = +1, h(t) = σ(t) + 5σ(−t) − 1 = t − 1 for t > 0, root 1; counting the
+    /// unit moving down (slope −5) would find no root.
+    #[test]
+    fn a_unit_at_its_kink_is_active_only_when_the_ray_moves_it_up() {
+        let theta = DVector::from_vec(vec![1.0, -1.0, 0.0, 0.0, 0.0, 1.0]);
+        let v = DVector::from_vec(vec![1.0, 5.0, -1.0]);
+        let net =
+            TwoLayer::new(1, 3, Activation::Relu, true, OutputLayer::Fixed(v), theta).unwrap();
+        let res = first_root(&net, &DVector::zeros(1), &DVector::from_vec(vec![1.0]));
+        assert_eq!(res.h0, -1.0);
+        assert_eq!(res.t, Some(1.0));
+        assert_eq!(res.t_first_order, 1.0);
+        assert_eq!(res.first_breakpoint, f64::INFINITY);
+    }
+
     #[test]
     fn root_is_a_zero_of_the_network_and_the_first_one() {
         let mut r = rng::seeded(9, 0);

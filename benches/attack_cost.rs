@@ -24,6 +24,7 @@ use dimple::attack::objective::BACKWARD_OVER_FORWARD;
 use dimple::attack::{autoattack, malt, AutoAttackConfig, Cost, MaltConfig, Norm};
 use dimple::data::real::{self, Shipped};
 use dimple::data::MultiClass;
+use dimple::linalg::row_argmax;
 use dimple::model::{Activation, Classifier, Mlp};
 use dimple::rng::{self, stream};
 use dimple::train::classifier::{train_classifier, ClassifierGd};
@@ -132,14 +133,7 @@ fn main() {
     )
     .expect("MLP");
     let x = test.x().rows(0, 40).into_owned();
-    let own: Vec<usize> = (0..40)
-        .map(|i| {
-            let z = wide.logits(&x.rows(i, 1).into_owned());
-            (0..10)
-                .max_by(|&a, &b| z[(0, a)].total_cmp(&z[(0, b)]))
-                .expect("classes")
-        })
-        .collect();
+    let own = row_argmax(&wide.logits(&x));
     let labelled = MultiClass::new(x, own, 10).expect("data");
     compare(
         "wide MLP 64-2048-2048-10 (He init, its own labels)",

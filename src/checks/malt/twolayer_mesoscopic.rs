@@ -193,25 +193,26 @@ impl Check for TwolayerMesoscopic {
         let (v, _) = net
             .weights(1)
             .ok_or_else(|| crate::error::Error::input("not a two-layer net"))?;
-        let mut ratio = Vec::new();
-        for (i, rk) in ranks.iter().enumerate() {
-            let (t, y) = (rk.targets[0], data.y()[i]);
-            let xi = data.x().row(i).transpose();
-            let pre = &w1 * &xi + &b1;
-            let e: f64 = (0..pre.len())
-                .map(|j| {
-                    (v[(t, j)] - v[(y, j)]).abs()
-                        * (eps * w1.row(j).iter().map(|a| a.abs()).sum::<f64>() - pre[j].abs())
-                            .max(0.0)
-                })
-                .sum();
-            ratio.push(e / eps);
-        }
+        // E_t(ε) = Σ_j |V_tj − V_yj|·(ε‖w_j‖₁ − |p_j|)_+ with the pre-activations of every point
+        // from one product and the row norms ‖w_j‖₁ once.
+        let pre = crate::linalg::mul(data.x(), crate::linalg::Op::N, &w1, crate::linalg::Op::T);
+        let w_l1 = dual_norms(Norm::Linf, &w1);
         let top: Vec<usize> = ranks.iter().map(|rk| rk.targets[0]).collect();
         let (_, g) = margin_gradients(&net, data.x(), &top, data.y());
-        for (r, gq) in ratio.iter_mut().zip(dual_norms(norm, &g)) {
-            *r /= gq;
-        }
+        let ratio: Vec<f64> = dual_norms(norm, &g)
+            .into_iter()
+            .enumerate()
+            .map(|(i, gq)| {
+                let (t, y) = (top[i], data.y()[i]);
+                let e: f64 = (0..w1.nrows())
+                    .map(|j| {
+                        (v[(t, j)] - v[(y, j)]).abs()
+                            * (eps * w_l1[j] - (pre[(i, j)] + b1[j]).abs()).max(0.0)
+                    })
+                    .sum();
+                e / (eps * gq)
+            })
+            .collect();
         let gain = |other: usize| Agg::of(malt_top1 as f64 - other as f64, compared);
         let mut ev = ctx.evidence();
         ev.record("top1.gain", gain(logit_top1))

@@ -154,7 +154,9 @@ fn model(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Loaded> {
         )));
     };
     let np = obj.py().import("numpy")?;
-    let mut tensors = BTreeMap::new();
+    // The arrays as C-contiguous float64 (no copy when they already are), held here so that
+    // the model can read them in place: the only copy is the one into the model's θ.
+    let mut arrays = Vec::new();
     let mut metadata = HashMap::new();
     for (k, v) in d.iter() {
         let key: String = k
@@ -170,14 +172,16 @@ fn model(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Loaded> {
             .call_method("ascontiguousarray", (v,), Some(&kwargs))
             .map_err(|e| input(format!("{name}[{key:?}]: not an array: {e}")))?;
         let arr = a
-            .cast::<PyArrayDyn<f64>>()
+            .cast_into::<PyArrayDyn<f64>>()
             .map_err(|_| input(format!("{name}[{key:?}]: not a float array")))?;
-        let ro = arr.readonly();
+        arrays.push((key, arr.readonly()));
+    }
+    let mut tensors = BTreeMap::new();
+    for (key, ro) in &arrays {
         let data = ro
             .as_slice()
-            .map_err(|e| input(format!("{name}[{key:?}]: {e}")))?
-            .to_vec();
-        tensors.insert(key, (ro.shape().to_vec(), data));
+            .map_err(|e| input(format!("{name}[{key:?}]: {e}")))?;
+        tensors.insert(key.clone(), (ro.shape().to_vec(), data));
     }
     io::from_source(&InMemory {
         tensors,

@@ -144,6 +144,23 @@ def test_layouts_and_dtypes_do_not_change_the_result():
     assert wrapped.eps == base.eps
 
 
+def test_model_tensors_in_any_layout_and_dtype_give_the_same_model():
+    # Dict tensors are read in place when they are C-contiguous float64 and converted otherwise
+    # (Fortran order, a strided slice, float32): the model must be the same.
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((30, 12))
+    W = rng.standard_normal((8, 12)).astype(np.float32).astype(np.float64)
+    v = np.where(np.arange(8) % 2 == 0, 1.0, -1.0)
+    out = np.maximum(X @ W.T, 0.0) @ v
+    X, y = X[np.abs(out) > 1e-6], np.sign(out[np.abs(out) > 1e-6])
+    base = dimple.certify({"W": W, "v": v}, X, y)
+    wide = np.zeros((8, 24))
+    wide[:, ::2] = W
+    for W_other in (np.asfortranarray(W), wide[:, ::2], W.astype(np.float32)):
+        other = dimple.certify({"W": W_other, "v": v}, X, y)
+        assert other.eps == base.eps and np.array_equal(other.lambda_, base.lambda_)
+
+
 def test_a_safetensors_file_from_the_numpy_api_round_trips(tmp_path):
     model, X, y = separable(seed=3)
     path = tmp_path / "linear.safetensors"

@@ -44,18 +44,22 @@ fn parallelism(flops: usize) -> gemm::Parallelism {
 pub fn from_row_major(n: usize, d: usize, rows: &[f64]) -> DMatrix<f64> {
     assert_eq!(rows.len(), n * d, "row-major slice of the wrong length");
     const BLOCK: usize = 16;
-    let mut out = DMatrix::zeros(n, d);
-    let dst = out.as_mut_slice();
+    // Written once, without zeroing first: every slot of the spare capacity is set below.
+    let mut data: Vec<f64> = Vec::with_capacity(n * d);
+    let dst = &mut data.spare_capacity_mut()[..n * d];
     for i0 in (0..n).step_by(BLOCK) {
         let i1 = (i0 + BLOCK).min(n);
         for j in 0..d {
             let col = &mut dst[j * n + i0..j * n + i1];
             for (k, slot) in col.iter_mut().enumerate() {
-                *slot = rows[(i0 + k) * d + j];
+                slot.write(rows[(i0 + k) * d + j]);
             }
         }
     }
-    out
+    // SAFETY: the blocks (i0..i1) × (0..d) cover every (i, j) once, so all n·d slots are
+    // initialised.
+    unsafe { data.set_len(n * d) };
+    DMatrix::from_vec(n, d, data)
 }
 
 /// Whether an operand enters a product as is (`N`) or transposed (`T`).

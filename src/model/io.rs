@@ -43,17 +43,19 @@ pub trait TensorSource {
     fn origin(&self) -> &Path;
 }
 
-/// Tensors held in memory (the Python module's dict form), with their metadata.
-pub struct InMemory {
-    /// Name → tensor.
-    pub tensors: std::collections::BTreeMap<String, Tensor>,
+/// Tensors borrowed from memory (the Python module's dict form: numpy's buffers), with their
+/// metadata. Each tensor is read once, when the model takes it: one finiteness pass and one copy
+/// into the model's θ.
+pub struct InMemory<'a> {
+    /// Name → (shape, entries in row-major order).
+    pub tensors: std::collections::BTreeMap<String, (Vec<usize>, &'a [f64])>,
     /// Metadata entries.
     pub metadata: HashMap<String, String>,
     /// The origin named in error messages.
     pub origin: std::path::PathBuf,
 }
 
-impl TensorSource for InMemory {
+impl TensorSource for InMemory<'_> {
     fn names(&self) -> Vec<String> {
         self.tensors.keys().cloned().collect()
     }
@@ -71,9 +73,9 @@ impl TensorSource for InMemory {
         }
         crate::error::ensure_finite(
             &format!("tensor `{name}` of {}", self.origin.display()),
-            &t.1,
+            t.1,
         )?;
-        Ok(t.clone())
+        Ok((t.0.clone(), t.1.to_vec()))
     }
     fn metadata(&self) -> HashMap<String, String> {
         self.metadata.clone()

@@ -27,7 +27,7 @@ use dimple::data::MultiClass;
 use dimple::linalg::row_argmax;
 use dimple::model::{Activation, Classifier, Mlp};
 use dimple::rng::{self, stream};
-use dimple::train::classifier::{train_classifier, ClassifierGd};
+use dimple::train::classifier::{train_relu_mlp, ClassifierGd};
 use nalgebra::DMatrix;
 use std::time::Instant;
 
@@ -105,15 +105,9 @@ fn main() {
     // `cargo bench` passes `--bench`; nothing else is read.
     let digits = real::load(Shipped::Digits).expect("shipped digits");
     let (train, test) = real::split(&digits, 0, 0.8).expect("split");
-    let mut small = Mlp::init(
+    let (small, _) = train_relu_mlp(
         &mut rng::seeded(0, stream::INIT),
         vec![digits.d(), 32, 10],
-        Activation::Relu,
-        1.0,
-    )
-    .expect("MLP");
-    train_classifier(
-        &mut small,
         &train,
         &ClassifierGd {
             lr: 0.5,

@@ -139,8 +139,7 @@ fn perturbations(c: &mut Criterion) {
     use dimple::attack::deepfool::{deepfool, DeepFoolConfig};
     use dimple::data::real::{load, Shipped};
     use dimple::geometry::Constraint;
-    use dimple::model::Mlp;
-    use dimple::train::classifier::{train_classifier, ClassifierGd};
+    use dimple::train::classifier::{train_relu_mlp, ClassifierGd};
     let mnist = load(Shipped::Mnist5k).expect("shipped MNIST subset");
     // Every fifth image trains, 500 of the others are attacked (the file is not shuffled).
     let train = mnist.subset(&(0..1000).map(|i| 5 * i).collect::<Vec<_>>());
@@ -165,15 +164,9 @@ fn perturbations(c: &mut Criterion) {
     g.bench_function("plain_product_500x1000x784", |b| {
         b.iter(|| black_box(mul(&a, Op::N, &w, Op::N)))
     });
-    let mut mlp = Mlp::init(
+    let (mlp, rep) = train_relu_mlp(
         &mut rng::seeded(0, 2),
         vec![d, m, 10],
-        Activation::Relu,
-        1.0,
-    )
-    .expect("mlp");
-    let rep = train_classifier(
-        &mut mlp,
         &train,
         &ClassifierGd {
             lr: 0.1,
@@ -205,19 +198,12 @@ fn perturbations(c: &mut Criterion) {
 fn attacks(c: &mut Criterion) {
     use dimple::attack::{autoattack, AutoAttackConfig, Norm, Stage};
     use dimple::data::real::{load, split, Shipped};
-    use dimple::model::Mlp;
-    use dimple::train::classifier::{train_classifier, ClassifierGd};
+    use dimple::train::classifier::{train_relu_mlp, ClassifierGd};
     let (train, test) = split(&load(Shipped::Digits).expect("digits"), 0, 0.6).expect("split");
     let pts = test.subset(&(0..500).collect::<Vec<_>>());
-    let mut mlp = Mlp::init(
+    let (mlp, _) = train_relu_mlp(
         &mut rng::seeded(0, 2),
         vec![64, 32, 10],
-        Activation::Relu,
-        1.0,
-    )
-    .expect("mlp");
-    train_classifier(
-        &mut mlp,
         &train,
         &ClassifierGd {
             lr: 0.5,
@@ -251,21 +237,15 @@ fn explanations(c: &mut Criterion) {
     use dimple::data::real::{load, Shipped};
     use dimple::explain::images::{explain_images, Patches};
     use dimple::model::{Classifier, Mlp};
-    use dimple::train::classifier::{train_classifier, ClassifierGd};
+    use dimple::train::classifier::{train_relu_mlp, ClassifierGd};
     let mnist = load(Shipped::Mnist5k).expect("shipped MNIST subset");
     let train = mnist.subset(&(0..500).map(|i| 5 * i).collect::<Vec<_>>());
     let imgs = mnist.subset(&(0..100).map(|i| 10 * i + 1).collect::<Vec<_>>());
     let models: Vec<Mlp> = (0..6)
         .map(|s| {
-            let mut m = Mlp::init(
+            train_relu_mlp(
                 &mut rng::seeded(s, 2),
                 vec![784, 256, 10],
-                Activation::Relu,
-                1.0,
-            )
-            .expect("mlp");
-            train_classifier(
-                &mut m,
                 &train,
                 &ClassifierGd {
                     lr: 0.1,
@@ -273,8 +253,8 @@ fn explanations(c: &mut Criterion) {
                     weight_decay: 0.0,
                 },
             )
-            .expect("training");
-            m
+            .expect("training")
+            .0
         })
         .collect();
     let refs: Vec<&dyn Classifier> = models.iter().map(|m| m as &dyn Classifier).collect();

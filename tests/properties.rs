@@ -219,7 +219,8 @@ fn trajectory_records_margins_and_kkt_residuals() {
     let data = dimple::checks::common::sphere_data(0, 5, 1000).expect("data");
     let mut net = dimple::checks::common::init_two_layer(0, 1000, 8, 1e-4, false);
     let lr = dimple::checks::common::two_layer_lr(&data);
-    let mut traj = Trajectory::new(100, MarginLoss::Logistic).with_kkt(&data);
+    let kkt = dimple::margin::certificate::CertifyOn(&data);
+    let mut traj = Trajectory::new(100, MarginLoss::Logistic).with_kkt(&kkt);
     train(
         &mut net,
         &data,

@@ -6,9 +6,9 @@ use super::MultiClassData;
 use super::{emit, Failure};
 use dimple::data::MultiClass;
 use dimple::error::Error;
-use dimple::model::{io, Activation, Mlp};
+use dimple::model::io;
 use dimple::rng::{self, stream};
-use dimple::train::classifier::{accuracy, train_classifier_with, ClassifierGd};
+use dimple::train::classifier::{accuracy, train_relu_mlp_with, ClassifierGd};
 use std::path::PathBuf;
 
 /// Arguments of `dimple train`.
@@ -83,19 +83,14 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
         6.0 * steps as f64 * n * params,
         "lower --steps or --hidden",
     )?;
-    let mut model = Mlp::init(
-        &mut rng::seeded(a.seed, stream::INIT),
-        sizes.clone(),
-        Activation::Relu,
-        1.0,
-    )?;
     let bar = super::progress_bar(
         steps as u64,
         "{spinner} training [{pos}/{len} steps] {msg} ({elapsed}, eta {eta})",
         a.json,
     );
-    let rep = train_classifier_with(
-        &mut model,
+    let trained = train_relu_mlp_with(
+        &mut rng::seeded(a.seed, stream::INIT),
+        sizes.clone(),
         &train,
         &ClassifierGd {
             lr: a.lr,
@@ -110,7 +105,7 @@ pub fn run(a: &TrainArgs) -> Result<(), Failure> {
         },
     );
     bar.finish_and_clear();
-    let rep = rep?;
+    let (model, rep) = trained?;
     io::save(&a.out, &io::mlp_bytes(&model)?)?;
     let test_acc = test.as_ref().map(|t| accuracy(&model, t));
     if a.json {

@@ -190,6 +190,17 @@ pub(crate) fn positive_min(q: &DVector<f64>) -> Result<f64> {
     Ok(q_min)
 }
 
+/// The certificate on fixed data as the (ε, δ) a training trajectory records
+/// ([`crate::train::Trajectory::with_kkt`]).
+pub struct CertifyOn<'a>(pub &'a Binary);
+
+impl crate::train::KktMeasure for CertifyOn<'_> {
+    fn measure(&self, model: &dyn Model) -> Result<(f64, f64)> {
+        let c = certify(model, self.0, &CertifyOptions::default())?;
+        Ok((c.eps, c.delta))
+    }
+}
+
 /// The certificate at θ̃ = θ/q_min^{1/L} from one computed at θ (see [`certify`]).
 pub fn normalise(c: &Certificate) -> Result<Certificate> {
     let q_min = positive_min(&c.margins)?;

@@ -3,7 +3,8 @@
 use crate::data::MultiClass;
 use crate::error::{Error, Result};
 use crate::loss::cross_entropy;
-use crate::model::Classifier;
+use crate::model::{Activation, Classifier, Mlp};
+use crate::rng::Rng;
 use serde::Serialize;
 
 /// Settings of [`train_classifier`].
@@ -39,6 +40,31 @@ pub fn correct_indices(model: &dyn Classifier, data: &MultiClass) -> Vec<usize> 
     (0..data.n())
         .filter(|&i| predicted[i] == data.y()[i])
         .collect()
+}
+
+/// A ReLU MLP with layer sizes `sizes` (input, hidden…, classes), initialised from `init`
+/// ([`Mlp::init`], scale 1) and trained by [`train_classifier`]: the model every MLP experiment
+/// here starts from.
+pub fn train_relu_mlp(
+    init: &mut Rng,
+    sizes: Vec<usize>,
+    data: &MultiClass,
+    cfg: &ClassifierGd,
+) -> Result<(Mlp, ClassifierReport)> {
+    train_relu_mlp_with(init, sizes, data, cfg, &mut |_, _| {})
+}
+
+/// [`train_relu_mlp`] calling `progress(step, loss)` after every step.
+pub fn train_relu_mlp_with(
+    init: &mut Rng,
+    sizes: Vec<usize>,
+    data: &MultiClass,
+    cfg: &ClassifierGd,
+    progress: &mut dyn FnMut(usize, f64),
+) -> Result<(Mlp, ClassifierReport)> {
+    let mut model = Mlp::init(init, sizes, Activation::Relu, 1.0)?;
+    let report = train_classifier_with(&mut model, data, cfg, progress)?;
+    Ok((model, report))
 }
 
 /// Trains in place; a non-finite loss is an error naming the step.

@@ -9,7 +9,7 @@ pub mod classifier;
 pub mod observer;
 pub mod optim;
 
-pub use observer::{Observer, Trajectory, TrajectoryPoint};
+pub use observer::{KktMeasure, Observer, Trajectory, TrajectoryPoint};
 
 use crate::data::Binary;
 use crate::error::{Error, Result};

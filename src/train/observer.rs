@@ -2,12 +2,12 @@
 //!
 //! [`Trajectory`] records, every k steps, the summed loss, the minimum margin q_min, the
 //! normalised margin q_min/‖θ‖^L, the smoothed margin γ̃ of kkt.md §4, and — if asked — the
-//! KKT certificate (ε, δ) of the normalised parameters.
+//! KKT certificate (ε, δ) of the normalised parameters, through a [`KktMeasure`] the margin
+//! layer implements (`margin::certificate::CertifyOn`), so that training does not depend on it.
 
 use super::StepState;
 use crate::error::Result;
 use crate::loss::MarginLoss;
-use crate::margin::certificate::{certify, CertifyOptions};
 use crate::model::Model;
 use serde::Serialize;
 
@@ -21,6 +21,13 @@ pub trait Observer {
     fn active(&self) -> bool {
         true
     }
+}
+
+/// How far a model is from a KKT point of margin maximisation on fixed data: (ε, δ) of its
+/// certificate at the margin-normalised parameters.
+pub trait KktMeasure {
+    /// (ε, δ) at `model`; called only where q_min > 0.
+    fn measure(&self, model: &dyn Model) -> Result<(f64, f64)>;
 }
 
 /// Observes nothing.
@@ -66,7 +73,7 @@ pub struct TrajectoryPoint {
 pub struct Trajectory<'d> {
     every: usize,
     loss: MarginLoss,
-    kkt: Option<&'d crate::data::Binary>,
+    kkt: Option<&'d dyn KktMeasure>,
     /// The recorded points.
     pub points: Vec<TrajectoryPoint>,
 }
@@ -81,9 +88,9 @@ impl<'d> Trajectory<'d> {
             points: Vec::new(),
         }
     }
-    /// Also certifies (ε, δ) on `data` at each recorded point where q_min > 0.
-    pub fn with_kkt(mut self, data: &'d crate::data::Binary) -> Self {
-        self.kkt = Some(data);
+    /// Also records (ε, δ) from `kkt` at each recorded point where q_min > 0.
+    pub fn with_kkt(mut self, kkt: &'d dyn KktMeasure) -> Self {
+        self.kkt = Some(kkt);
         self
     }
 }
@@ -103,10 +110,10 @@ impl Observer for Trajectory<'_> {
             None => (f64::NAN, f64::NAN),
         };
         let (mut kkt_eps, mut kkt_delta) = (None, None);
-        if let (Some(data), true) = (self.kkt, q_min > 0.0) {
-            let c = certify(model, data, &CertifyOptions::default())?;
-            kkt_eps = Some(c.eps);
-            kkt_delta = Some(c.delta);
+        if let (Some(kkt), true) = (self.kkt, q_min > 0.0) {
+            let (eps, delta) = kkt.measure(model)?;
+            kkt_eps = Some(eps);
+            kkt_delta = Some(delta);
         }
         self.points.push(TrajectoryPoint {
             step: s.step,

@@ -11,10 +11,9 @@ use crate::data::subspace::{Orientation, Subspace};
 use crate::data::MultiClass;
 use crate::error::Result;
 use crate::geometry::{Constraint, Projector};
-use crate::model::{Activation, Mlp};
 use crate::rng::{self, stream, Rng};
 use crate::stats::median;
-use crate::train::classifier::{accuracy, train_classifier, ClassifierGd};
+use crate::train::classifier::{accuracy, train_relu_mlp, ClassifierGd};
 use nalgebra::DMatrix;
 
 pub struct Mislabeled;
@@ -73,13 +72,12 @@ fn outcome(p: &P, seed: u64, rho: f64) -> Result<Outcome> {
         steps: p.steps,
         weight_decay: 0.0,
     };
-    let mut n1 = Mlp::init(
+    let (n1, _) = train_relu_mlp(
         &mut rng::seeded(seed, stream::INIT),
         sizes.clone(),
-        Activation::Relu,
-        1.0,
+        &train,
+        &gd,
     )?;
-    train_classifier(&mut n1, &train, &gd)?;
     // Targeted attacks toward a random wrong class at radius_factor × each point's minimal
     // targeted radius.
     let mut rc = rng::seeded(seed, stream::CHOICE);
@@ -136,23 +134,21 @@ fn outcome(p: &P, seed: u64, rho: f64) -> Result<Outcome> {
             .select_rows(&ok.iter().map(|&r| kept[r]).collect::<Vec<_>>());
     let rho_delta = median(&q.fractions(&delta));
     // N2 from a fresh initialisation on (x_adv, target); control: on (x, target).
-    let fresh = || {
-        Mlp::init(
+    let fresh = |data: &MultiClass| {
+        train_relu_mlp(
             &mut rng::sub(seed, stream::INIT, 1),
             sizes.clone(),
-            Activation::Relu,
-            1.0,
+            data,
+            &gd,
         )
     };
-    let mut n2 = fresh()?;
-    train_classifier(&mut n2, &MultiClass::new(x_adv, t_adv.clone(), 4)?, &gd)?;
+    let (n2, _) = fresh(&MultiClass::new(x_adv, t_adv.clone(), 4)?)?;
     let clean_idx: Vec<usize> = ok.iter().map(|&r| kept[r]).collect();
-    let mut n2c = fresh()?;
-    train_classifier(
-        &mut n2c,
-        &MultiClass::new(train.x().select_rows(&clean_idx), t_adv, 4)?,
-        &gd,
-    )?;
+    let (n2c, _) = fresh(&MultiClass::new(
+        train.x().select_rows(&clean_idx),
+        t_adv,
+        4,
+    )?)?;
     Ok(Outcome {
         acc: accuracy(&n2, &test),
         acc_control: accuracy(&n2c, &test),

@@ -8,10 +8,9 @@ use crate::data::real::{self, Shipped};
 use crate::dimpled::{finite, measure, Search};
 use crate::error::Result;
 use crate::geometry::{local_pca, Pca, Tangents};
-use crate::model::{Activation, Mlp};
 use crate::rng::{self, stream};
 use crate::stats::{mean_se, median};
-use crate::train::classifier::{correct_indices, train_classifier, ClassifierGd};
+use crate::train::classifier::{correct_indices, train_relu_mlp, ClassifierGd};
 
 pub struct RealPca;
 
@@ -47,14 +46,9 @@ impl Check for RealPca {
         })?;
         let (train, test) = real::split_at(&all, seed, p.n_train)?;
         let d = all.d();
-        let mut model = Mlp::init(
+        let (model, rep) = train_relu_mlp(
             &mut rng::seeded(seed, stream::INIT),
             vec![d, p.hidden, 10],
-            Activation::Relu,
-            1.0,
-        )?;
-        let rep = train_classifier(
-            &mut model,
             &train,
             &ClassifierGd {
                 lr: p.lr,

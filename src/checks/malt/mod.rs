@@ -17,7 +17,7 @@ use crate::data::MultiClass;
 use crate::error::Result;
 use crate::model::{Activation, Mlp};
 use crate::rng::{self, stream};
-use crate::train::classifier::{correct_indices, train_classifier, ClassifierGd};
+use crate::train::classifier::{correct_indices, train_relu_mlp, ClassifierGd};
 use nalgebra::DVector;
 
 /// The malt checks.
@@ -81,14 +81,9 @@ pub(crate) fn cluster_net(
     let mut rd = rng::seeded(seed, stream::DATA);
     let cl = Clusters::random(&mut rd, k, d, c.sigma, true)?;
     let train = cl.sample(&mut rd, c.n_train)?;
-    let mut net = Mlp::init(
+    let (net, _) = train_relu_mlp(
         &mut rng::seeded(seed, stream::INIT),
         vec![d, m, k],
-        Activation::Relu,
-        1.0,
-    )?;
-    train_classifier(
-        &mut net,
         &train,
         &ClassifierGd {
             lr: c.lr,

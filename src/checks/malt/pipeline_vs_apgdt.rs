@@ -14,10 +14,10 @@ use crate::attack::{autoattack, malt, AutoAttackConfig, MaltConfig, Norm, Stage}
 use crate::check::{Agg, Check, Ctx, Evidence};
 use crate::data::real::{self, Shipped};
 use crate::error::Result;
-use crate::model::{Activation, Classifier, Mlp};
+use crate::model::Classifier;
 use crate::rng::{self, stream};
 use crate::stats::median;
-use crate::train::classifier::{train_classifier, ClassifierGd};
+use crate::train::classifier::{train_relu_mlp, ClassifierGd};
 
 pub struct PipelineVsApgdt;
 
@@ -130,14 +130,9 @@ impl Check for PipelineVsApgdt {
         // The headline on the shipped digits: MALT against the full standard pipeline.
         let digits = real::load(Shipped::Digits)?;
         let (train, test) = real::split(&digits, seed, p.digits_train_fraction)?;
-        let mut mlp = Mlp::init(
+        let (mlp, _) = train_relu_mlp(
             &mut rng::seeded(seed, stream::INIT),
             vec![digits.d(), p.digits_hidden, 10],
-            Activation::Relu,
-            1.0,
-        )?;
-        train_classifier(
-            &mut mlp,
             &train,
             &ClassifierGd {
                 lr: p.digits_lr,

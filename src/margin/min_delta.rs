@@ -12,12 +12,17 @@
 //!
 //!   min t  subject to  λ ≥ 0,  |(K(λ − λ*))_i| ≤ tol_i,  λ_i(q_i − 1) ≤ t for all i,
 //!
-//! with tol_i = [`RESIDUAL_TOL`]·(|K||λ*|)_i, through good_lp (microlp), then polishes the LP's
-//! λ on its support by Cholesky. Before the LP it tries the cheaper exact candidate: NNLS
+//! with tol_i = [`RESIDUAL_TOL`]·(|K||λ*|)_i, through good_lp (microlp). The LP's λ is only as
+//! exact as its tolerance, so three refinements of it compete: polished by Cholesky on its
+//! support among the points on the margin, polished on its whole support, and moved on its
+//! support by the least-norm correction back onto Kλ = Kλ* (which keeps the LP's δ when the
+//! optimum is balanced over more points than the rank, where polishing moves to a vertex of
+//! larger δ). Before the LP it tries the cheaper exact candidate: NNLS
 //! (Lawson–Hanson in Gram form) on the points on the margin, |q_i − 1| ≤ [`MARGIN_TOL`], whose
 //! δ contribution is 0. A candidate is kept only if it satisfies the NNLS optimality conditions,
 //! its residual is at most ε(λ*) + [`RESIDUAL_TOL`]·‖θ‖ — the stated tolerance of "the same
-//! residual" — and its δ is smaller; otherwise λ* stands \[derived; kkt.md §3 defines ε and δ,
+//! residual" — and its δ is smaller; of the acceptable ones the smallest δ is kept, and
+//! otherwise λ* stands \[derived; kkt.md §3 defines ε and δ,
 //! the choice of the δ-minimising representative is this suite's\].
 
 use super::multipliers::{gradient_tol, max_diag, optimality, polish};
@@ -49,12 +54,17 @@ pub const INVERSE_ITERATIONS: usize = 8;
 /// (whose factorisation may succeed in floating point) gives a bound at rounding level after one
 /// step, and anything else falls to the pivoted count \[derived\].
 pub fn numerical_rank(k: &DMatrix<f64>) -> usize {
-    let n = k.nrows();
-    let max_diag = max_diag(k);
-    if n > 0 && max_diag > 0.0 && lambda_min_upper_bound(k) > 10.0 * RANK_TOL * max_diag {
-        return n;
+    if certainly_full_rank(k) {
+        return k.nrows();
     }
     pivoted_rank(k)
+}
+
+/// The fast test of [`numerical_rank`]: `true` only when the bound on λ_min(K) is clear of the
+/// rank tolerance. `false` decides nothing (the pivoted count follows).
+fn certainly_full_rank(k: &DMatrix<f64>) -> bool {
+    let max_diag = max_diag(k);
+    k.nrows() > 0 && max_diag > 0.0 && lambda_min_upper_bound(k) > 10.0 * RANK_TOL * max_diag
 }
 
 /// 1/‖K⁻¹x‖ after inverse iteration from a fixed start (∞-free: 0 when K does not factorise).
@@ -228,14 +238,47 @@ pub fn choose(
             0.0
         }
     });
-    let candidate = polish(k, b, &on_margin)
-        .or_else(|| polish(k, b, &raw))
-        .unwrap_or(raw);
-    if acceptable(&candidate) {
-        Ok(keep(true, candidate))
-    } else {
-        Ok(keep(false, lambda.clone()))
+    // Polishing moves λ to a vertex of its support, which can cost δ away from an exact KKT
+    // point (there the LP's optimum is balanced over more points than the rank); the LP's own λ,
+    // brought back onto K λ = K λ* on its support, keeps its δ. The acceptable one of smallest δ
+    // is kept.
+    let candidates = [
+        polish(k, b, &on_margin),
+        polish(k, b, &raw),
+        onto_residual_set(k, lambda, &raw),
+    ];
+    let best = candidates
+        .into_iter()
+        .flatten()
+        .filter(|c| acceptable(c))
+        .min_by(|a, c| delta_of(a, q).total_cmp(&delta_of(c, q)));
+    Ok(match best {
+        Some(c) => keep(true, c),
+        None => keep(false, lambda.clone()),
+    })
+}
+
+/// `raw` moved, on its support S, by the least-norm correction Δ_S with K_{:,S} Δ_S =
+/// −K(raw − λ*), so that K λ = K λ* holds to rounding (the LP holds it only to its tolerance);
+/// `None` if the correction makes an entry negative.
+fn onto_residual_set(
+    k: &DMatrix<f64>,
+    lambda_star: &DVector<f64>,
+    raw: &DVector<f64>,
+) -> Option<DVector<f64>> {
+    let support: Vec<usize> = (0..raw.len()).filter(|&i| raw[i] > 0.0).collect();
+    if support.is_empty() {
+        return None;
     }
+    let r = k * (raw - lambda_star);
+    let ks = k.select_columns(&support);
+    let tol = RANK_TOL * ks.amax();
+    let delta = ks.svd(true, true).solve(&(-r), tol).ok()?;
+    let mut out = raw.clone();
+    for (j, &i) in support.iter().enumerate() {
+        out[i] += delta[j];
+    }
+    (out.min() >= 0.0).then_some(out)
 }
 
 #[cfg(test)]
@@ -295,6 +338,87 @@ mod tests {
         }
         // The case the fast test exists for does occur.
         assert!(singular_factorised > 0);
+    }
+
+    /// The fast test is what makes full rank cheap: it accepts well-conditioned Gram matrices
+    /// (a regression that sent them all to the pivoted count would only show as time) and never
+    /// a singular one.
+    #[test]
+    fn the_fast_test_accepts_full_rank_and_refuses_singular_matrices() {
+        let mut r = crate::rng::seeded(4, 1);
+        for (n, d) in [(1, 1), (5, 40), (30, 60), (100, 400)] {
+            let g = crate::rng::gaussian_matrix(&mut r, n, d, 1.0);
+            for c in [2f64.powi(-30), 1.0, 2f64.powi(30)] {
+                let k = &g * g.transpose() * c;
+                assert!(certainly_full_rank(&k), "n = {n}, d = {d}, ×{c}");
+            }
+            let s = crate::rng::gaussian_matrix(&mut r, n + 1, n, 1.0);
+            assert!(
+                !certainly_full_rank(&(&s * s.transpose())),
+                "n = {n} + 1 in R^{n}"
+            );
+        }
+        assert!(!certainly_full_rank(&DMatrix::zeros(3, 3)));
+        assert!(!certainly_full_rank(&DMatrix::zeros(0, 0)));
+    }
+
+    /// An instance only the LP can improve: θ = Σ μ_i g_i with μ spread over n = 8 generic
+    /// points in R^3 (ε = 0, λ not unique) and one point on the margin, whose NNLS alone cannot
+    /// reproduce θ. The reselected λ keeps the residual and lowers δ.
+    #[test]
+    fn the_lp_lowers_delta_where_the_margin_alone_cannot() {
+        let (n, d) = (8, 3);
+        let mut r = crate::rng::seeded(5, 1);
+        // Points in the half-space ⟨g, e₁⟩ > 0, so that θ (in their cone) has positive margins.
+        let mut g = crate::rng::gaussian_matrix(&mut r, n, d, 1.0);
+        for i in 0..n {
+            g[(i, 0)] = g[(i, 0)].abs() + 0.5;
+        }
+        let mu = DVector::from_fn(n, |i, _| 0.5 + 0.1 * i as f64);
+        let theta = g.transpose() * &mu;
+        let b = &g * &theta;
+        let k = &g * g.transpose();
+        let q = &b / b.min();
+        assert_eq!(
+            q.iter().filter(|&&v| (v - 1.0).abs() <= MARGIN_TOL).count(),
+            1
+        );
+        let eps_of = |l: &DVector<f64>| (&theta - g.transpose() * l).norm();
+        let delta0 = delta_of(&mu, &q);
+        let c = choose(&k, &b, &q, &mu, eps_of, theta.norm()).expect("LP solves");
+        assert_eq!((c.rank, c.unique), (d, false));
+        assert!(c.reselected, "{c:?}");
+        let delta = delta_of(&c.lambda, &q);
+        assert!(delta < delta0, "δ {delta} against {delta0}");
+        assert!(c.lambda.min() >= 0.0);
+        assert!(
+            eps_of(&c.lambda) <= 1e-9 * theta.norm(),
+            "ε {}",
+            eps_of(&c.lambda)
+        );
+        // The LP's δ is optimal: no residual minimiser of the points' 3-subsets does better.
+        let mut best = f64::INFINITY;
+        for a in 0..n {
+            for b2 in a + 1..n {
+                for c2 in b2 + 1..n {
+                    let sub = DMatrix::from_fn(d, 3, |row, col| g[([a, b2, c2][col], row)]);
+                    if let Some(l) = sub.clone().lu().solve(&theta) {
+                        if l.min() >= 0.0 {
+                            let mut full = DVector::zeros(n);
+                            for (j, &i) in [a, b2, c2].iter().enumerate() {
+                                full[i] = l[j];
+                            }
+                            best = best.min(delta_of(&full, &q));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(best.is_finite());
+        assert!(
+            delta <= best * (1.0 + 1e-6) + 1e-12,
+            "δ {delta} against the best vertex {best}"
+        );
     }
 
     /// The rank does not depend on the units of K: the tolerances are relative to max diag K.

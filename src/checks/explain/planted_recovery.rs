@@ -1,7 +1,8 @@
 //! `explain.planted.recovery` (probe): on the planted design at β ∈ {1, 3, 10}, precision@k of
 //! the rankings by S, IP, NORM, NORM among small-norm words and random against the planted
 //! signal positions (k = their number), and the mean IP and NORM of signal and neutral positions
-//! (explain.md §5, §6 check 5). Claims probed: (i) at β = 10 IP's precision is ≥ 2× random's;
+//! (explain.md §5, §6 check 5), and what decides claim (ii): the share of signal positions the
+//! small-norm filter keeps and the P@k ceiling that share puts on S. Claims probed: (i) at β = 10 IP's precision is ≥ 2× random's;
 //! (ii) S beats the gradient-norm ranking.
 
 use super::{planted_run, PlantedParams};
@@ -21,6 +22,11 @@ struct Tally {
     ip_neu: f64,
     norm_sig: f64,
     norm_neu: f64,
+    /// Signal positions the small-norm filter keeps (NORM ≤ τ), over all signal positions.
+    sig_kept: usize,
+    sig_total: usize,
+    /// Σ min(k, kept signal positions)/k: the largest P@k a ranking of the kept set can reach.
+    ceiling: f64,
     docs: usize,
     skipped: usize,
 }
@@ -72,6 +78,10 @@ impl Check for PlantedRecovery {
                 }
                 t.p[5] += precision_at(&order(&sc, Ranking::Ip), &shuffled, k);
                 t.chance += k as f64 / l as f64;
+                let kept = truth.iter().filter(|&&w| sc.norm[w] <= sc.tau).count();
+                t.sig_kept += kept;
+                t.sig_total += k;
+                t.ceiling += kept.min(k) as f64 / k as f64;
                 for w in 0..l {
                     if truth.contains(&w) {
                         t.ip_sig += sc.ip[w];
@@ -90,6 +100,7 @@ impl Check for PlantedRecovery {
                 *v /= nd;
             }
             t.chance /= nd;
+            t.ceiling /= nd;
             t.ip_sig /= ns.max(1) as f64;
             t.ip_neu /= nn.max(1) as f64;
             t.norm_sig /= ns.max(1) as f64;
@@ -113,6 +124,15 @@ impl Check for PlantedRecovery {
                 format!("{tag}: mean NORM signal / neutral"),
                 t.norm_sig / t.norm_neu,
             )
+            .stat(
+                format!("{tag}: signal positions kept by the small-norm filter (NORM ≤ τ)"),
+                t.sig_kept as f64 / t.sig_total.max(1) as f64,
+            )
+            .stat(
+                format!("{tag}: P@k ceiling of S (kept signal positions / k)"),
+                t.ceiling,
+            )
+            .stat(format!("{tag}: P@k IP − P@k NORM"), t.p[1] - t.p[2])
             .stat(format!("{tag}: documents explained"), t.docs as f64)
             .stat(
                 format!("{tag}: documents failing the preconditions"),

@@ -81,11 +81,8 @@ pub fn split_at(data: &MultiClass, seed: u64, n_train: usize) -> Result<(MultiCl
             "a training part of {n_train} leaves an empty part of {n} samples"
         )));
     }
-    let mut order: Vec<usize> = (0..n).collect();
-    let mut r = crate::rng::seeded(seed, crate::rng::stream::CHOICE);
-    for i in (1..n).rev() {
-        order.swap(i, crate::rng::index(&mut r, i + 1));
-    }
+    let order =
+        crate::rng::permutation(&mut crate::rng::seeded(seed, crate::rng::stream::CHOICE), n);
     Ok((
         data.subset(&order[..n_train]),
         data.subset(&order[n_train..]),

@@ -11,6 +11,8 @@
 //! - cost ratios ‖δ_on‖/‖δ_std‖ and ‖δ_off‖/‖δ_std‖, with the first-order predictions 1/ρ_g and
 //!   1/√(1 − ρ_g²), ρ_g = ρ(∇_x margin) [derived, §4].
 
+pub mod autoencoder;
+
 use crate::attack::losses::Loss;
 use crate::attack::minimal::minimal_radius;
 use crate::attack::{ApgdConfig, ClassObjective, Goal, Norm, Objective, Variant};

@@ -115,11 +115,7 @@ pub fn order(sc: &Scores, ranking: Ranking) -> Vec<usize> {
 
 /// A uniformly random order of `l` positions.
 pub fn random_order(rng: &mut Rng, l: usize) -> Vec<usize> {
-    let mut idx: Vec<usize> = (0..l).collect();
-    for i in (1..l).rev() {
-        idx.swap(i, rng::index(rng, i + 1));
-    }
-    idx
+    rng::permutation(rng, l)
 }
 
 /// |top_k(order) ∩ truth| / k.

@@ -61,10 +61,11 @@ pub fn numerical_rank(k: &DMatrix<f64>) -> usize {
 }
 
 /// The fast test of [`numerical_rank`]: `true` only when the bound on λ_min(K) is clear of the
-/// rank tolerance. `false` decides nothing (the pivoted count follows).
+/// rank tolerance. `false` decides nothing (the pivoted count follows). An empty K has max
+/// diag 0 and is refused with the zero matrix.
 fn certainly_full_rank(k: &DMatrix<f64>) -> bool {
     let max_diag = max_diag(k);
-    k.nrows() > 0 && max_diag > 0.0 && lambda_min_upper_bound(k) > 10.0 * RANK_TOL * max_diag
+    max_diag > 0.0 && lambda_min_upper_bound(k) > 10.0 * RANK_TOL * max_diag
 }
 
 /// 1/‖K⁻¹x‖ after inverse iteration from a fixed start (∞-free: 0 when K does not factorise).
@@ -365,8 +366,17 @@ mod tests {
     /// An instance only the LP can improve: θ = Σ μ_i g_i with μ spread over n = 8 generic
     /// points in R^3 (ε = 0, λ not unique) and one point on the margin, whose NNLS alone cannot
     /// reproduce θ. The reselected λ keeps the residual and lowers δ.
-    #[test]
-    fn the_lp_lowers_delta_where_the_margin_alone_cannot() {
+    /// Eight points in R³ (rank 3 < 8) and θ = Σ μ_i g_i with every μ_i > 0: an exact residual
+    /// minimiser λ* = μ that spreads mass over points off the margin. Returns (G, θ, μ, b, K, q).
+    #[allow(clippy::type_complexity)]
+    fn spread_instance() -> (
+        DMatrix<f64>,
+        DVector<f64>,
+        DVector<f64>,
+        DVector<f64>,
+        DMatrix<f64>,
+        DVector<f64>,
+    ) {
         let (n, d) = (8, 3);
         let mut r = crate::rng::seeded(5, 1);
         // Points in the half-space ⟨g, e₁⟩ > 0, so that θ (in their cone) has positive margins.
@@ -379,6 +389,57 @@ mod tests {
         let b = &g * &theta;
         let k = &g * g.transpose();
         let q = &b / b.min();
+        (g, theta, mu, b, k, q)
+    }
+
+    /// A candidate of smaller δ whose residual exceeds ε(λ*) by more than the tolerance is
+    /// refused, even when it meets the NNLS optimality conditions: here `eps_of` charges every
+    /// λ other than λ* a residual of ½‖θ‖ (for the gate, a stand-in for a worse fit).
+    #[test]
+    fn a_candidate_with_a_larger_residual_is_refused() {
+        let (_, theta, mu, b, k, q) = spread_instance();
+        let norm = theta.norm();
+        let eps_of = |l: &DVector<f64>| if *l == mu { 0.0 } else { 0.5 * norm };
+        let c = choose(&k, &b, &q, &mu, eps_of, norm).expect("LP solves");
+        assert!(!c.reselected, "{c:?}");
+        assert_eq!(c.lambda, mu);
+        // With the true residual the same instance is reselected (the previous test).
+    }
+
+    /// Above the LP's size cap the margin-only NNLS still runs: at an exact KKT point with
+    /// more points than the LP takes, it replaces a λ* that spreads mass off the margin.
+    #[test]
+    fn the_margin_candidate_works_beyond_the_lp_cap() {
+        // θ = e₁ in R²; two points (1, ±1) on the margin (⟨g, θ⟩ = 1), the rest (2, t) at
+        // margin 2. λ* = ¼ on (2, ±1): Gᵀλ* = θ exactly, δ0 = ¼·(2 − 1).
+        let n = MAX_LP_POINTS + 1;
+        let g = DMatrix::from_fn(n, 2, |i, j| match (i, j) {
+            (0, 0) | (1, 0) => 1.0,
+            (_, 0) => 2.0,
+            (0, _) | (2, _) => 1.0,
+            (1, _) | (3, _) => -1.0,
+            (i, _) => 1.0 + i as f64 / n as f64,
+        });
+        let theta = DVector::from_vec(vec![1.0, 0.0]);
+        let b = &g * &theta;
+        let k = &g * g.transpose();
+        let q = &b / b.min();
+        let mut star = DVector::zeros(n);
+        star[2] = 0.25;
+        star[3] = 0.25;
+        let eps_of = |l: &DVector<f64>| (&theta - g.transpose() * l).norm();
+        assert!(eps_of(&star) < 1e-15);
+        assert_eq!(delta_of(&star, &q), 0.25);
+        let c = choose(&k, &b, &q, &star, eps_of, 1.0).expect("no LP");
+        assert_eq!((c.rank, c.unique, c.reselected), (2, false, true));
+        assert!(delta_of(&c.lambda, &q).abs() < 1e-12, "{:?}", c.lambda);
+        assert!(eps_of(&c.lambda) < 1e-12);
+    }
+
+    #[test]
+    fn the_lp_lowers_delta_where_the_margin_alone_cannot() {
+        let (g, theta, mu, b, k, q) = spread_instance();
+        let (n, d) = g.shape();
         assert_eq!(
             q.iter().filter(|&&v| (v - 1.0).abs() <= MARGIN_TOL).count(),
             1

@@ -1,10 +1,13 @@
-//! Full-batch gradient descent on the mean cross-entropy of a multi-class classifier.
+//! Full-batch gradient descent on the mean cross-entropy of a multi-class classifier, through
+//! the one loop for losses of a multi-output model's outputs ([`descend_outputs`]).
 
+use super::optim::{AdamMoments, Method};
 use crate::data::MultiClass;
 use crate::error::{Error, Result};
 use crate::loss::cross_entropy;
 use crate::model::{Activation, Classifier, Mlp};
 use crate::rng::Rng;
+use nalgebra::DMatrix;
 use serde::Serialize;
 
 /// Settings of [`train_classifier`].
@@ -92,20 +95,60 @@ pub fn train_classifier_with(
             data.classes()
         )));
     }
+    descend_outputs(
+        model,
+        data.x(),
+        &mut |z| cross_entropy(z, data.y()),
+        cfg,
+        Method::Gd,
+        progress,
+    )?;
+    let (l, _) = cross_entropy(&model.logits(data.x()), data.y());
+    Ok(ClassifierReport {
+        steps: cfg.steps,
+        loss: l,
+        accuracy: accuracy(model, data),
+    })
+}
+
+/// A loss of a batch's outputs z (n × K): its value and ∂L/∂z.
+pub type OutputLoss<'a> = dyn FnMut(&DMatrix<f64>) -> (f64, DMatrix<f64>) + 'a;
+
+/// Full-batch gradient descent on any loss of a multi-output model's outputs: `loss(z)` returns
+/// L and ∂L/∂z for the outputs z (n × K) of the whole batch, and each step is
+/// θ ← (1 − κ)θ − η∇_θ L. The loop of every trainer of multi-output models (classifiers on
+/// cross-entropy, autoencoders on the reconstruction error); a non-finite loss is an error
+/// naming the step. `progress(step, L)` is called after every step. `method` is
+/// [`Method::Gd`] or [`Method::Adam`] (its step replaces −η∇_θ L; the decay stays decoupled, as
+/// in [`super::optim::fit`]); full-batch only.
+pub fn descend_outputs(
+    model: &mut dyn Classifier,
+    x: &DMatrix<f64>,
+    loss: &mut OutputLoss<'_>,
+    cfg: &ClassifierGd,
+    method: Method,
+    progress: &mut dyn FnMut(usize, f64),
+) -> Result<()> {
     if !(cfg.lr > 0.0) || !(0.0..1.0).contains(&cfg.weight_decay) {
         return Err(Error::input(format!(
             "need lr > 0 and weight decay in [0, 1); got {} and {}",
             cfg.lr, cfg.weight_decay
         )));
     }
-    let mut loss = f64::NAN;
+    if let Method::Sgd { .. } = method {
+        return Err(Error::input(
+            "minibatch SGD is not a method of full-batch output descent",
+        ));
+    }
+    let mut moments = AdamMoments::new(model.params().len());
+    let mut value = f64::NAN;
     for step in 0..cfg.steps {
-        let (_, _, grad) = model.forward_backward(data.x(), true, &mut |z| {
-            let (l, g) = cross_entropy(z, data.y());
-            loss = l;
+        let (_, _, grad) = model.forward_backward(x, true, &mut |z| {
+            let (l, g) = loss(z);
+            value = l;
             g
         });
-        if !loss.is_finite() {
+        if !value.is_finite() {
             return Err(super::non_finite_at(step));
         }
         let theta = model.params_mut();
@@ -113,14 +156,14 @@ pub fn train_classifier_with(
             *theta *= 1.0 - cfg.weight_decay;
         }
         if let Some(g) = grad {
-            theta.axpy(-cfg.lr, &g, 1.0);
+            match method {
+                Method::Adam { beta1, beta2, eps } => {
+                    moments.step(theta, &g, cfg.lr, (beta1, beta2, eps));
+                }
+                _ => theta.axpy(-cfg.lr, &g, 1.0),
+            }
         }
-        progress(step + 1, loss);
+        progress(step + 1, value);
     }
-    let (l, _) = cross_entropy(&model.logits(data.x()), data.y());
-    Ok(ClassifierReport {
-        steps: cfg.steps,
-        loss: l,
-        accuracy: accuracy(model, data),
-    })
+    Ok(())
 }

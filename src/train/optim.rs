@@ -45,6 +45,43 @@ pub enum Method {
     },
 }
 
+/// Adam's first and second moment estimates and its step count (Kingma & Ba 2015).
+#[derive(Clone, Debug)]
+pub struct AdamMoments {
+    m1: DVector<f64>,
+    m2: DVector<f64>,
+    t: i32,
+}
+
+impl AdamMoments {
+    /// Zero moments for `p` parameters.
+    pub fn new(p: usize) -> Self {
+        Self {
+            m1: DVector::zeros(p),
+            m2: DVector::zeros(p),
+            t: 0,
+        }
+    }
+
+    /// One Adam update: m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g², then
+    /// θ ← θ − η m̂/(√v̂ + ε) with the bias-corrected m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ).
+    pub fn step(
+        &mut self,
+        theta: &mut DVector<f64>,
+        g: &DVector<f64>,
+        lr: f64,
+        (beta1, beta2, eps): (f64, f64, f64),
+    ) {
+        self.t += 1;
+        self.m1 = &self.m1 * beta1 + g * (1.0 - beta1);
+        self.m2 = &self.m2 * beta2 + g.map(|v| v * v) * (1.0 - beta2);
+        let (c1, c2) = (1.0 - beta1.powi(self.t), 1.0 - beta2.powi(self.t));
+        for i in 0..theta.len() {
+            theta[i] -= lr * (self.m1[i] / c1) / ((self.m2[i] / c2).sqrt() + eps);
+        }
+    }
+}
+
 /// Settings of [`fit`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct FitConfig {
@@ -129,7 +166,7 @@ pub fn fit(model: &mut dyn Model, data: &Binary, cfg: &FitConfig) -> Result<FitR
         Method::Sgd { seed, .. } => Some(rng::seeded(seed, rng::stream::CHOICE)),
         _ => None,
     };
-    let (mut m1, mut m2) = (DVector::zeros(p), DVector::zeros(p));
+    let mut moments = AdamMoments::new(p);
     let mut report = FitReport {
         steps: 0,
         reached_margin: false,
@@ -145,9 +182,7 @@ pub fn fit(model: &mut dyn Model, data: &Binary, cfg: &FitConfig) -> Result<FitR
             Method::Sgd { batch, .. } => {
                 if pos >= n {
                     if let Some(r) = shuffle_rng.as_mut() {
-                        for i in (1..n).rev() {
-                            order.swap(i, rng::index(r, i + 1));
-                        }
+                        rng::shuffle(r, &mut order);
                     }
                     pos = 0;
                 }
@@ -204,13 +239,7 @@ pub fn fit(model: &mut dyn Model, data: &Binary, cfg: &FitConfig) -> Result<FitR
         }
         match cfg.method {
             Method::Adam { beta1, beta2, eps } => {
-                let t = (report.steps + 1) as i32;
-                m1 = &m1 * beta1 + &g * (1.0 - beta1);
-                m2 = &m2 * beta2 + g.map(|v| v * v) * (1.0 - beta2);
-                let (c1, c2) = (1.0 - beta1.powi(t), 1.0 - beta2.powi(t));
-                for i in 0..p {
-                    theta[i] -= cfg.lr * (m1[i] / c1) / ((m2[i] / c2).sqrt() + eps);
-                }
+                moments.step(theta, &g, cfg.lr, (beta1, beta2, eps));
             }
             _ => theta.axpy(-cfg.lr, &g, 1.0),
         }

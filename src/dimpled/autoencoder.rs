@@ -39,6 +39,13 @@ pub struct AutoencoderConfig {
     pub gd: ClassifierGd,
 }
 
+/// L = (1/2n) Σ_i ‖out_i − x_i‖² over the n rows, and ∂L/∂out = (out − x)/n.
+pub fn reconstruction_loss(out: &DMatrix<f64>, x: &DMatrix<f64>) -> (f64, DMatrix<f64>) {
+    let n = x.nrows() as f64;
+    let r = out - x;
+    (0.5 * r.norm_squared() / n, r / n)
+}
+
 /// A trained autoencoder (see the module documentation).
 #[derive(Clone, Debug)]
 pub struct Autoencoder {
@@ -61,14 +68,10 @@ impl Autoencoder {
         crate::error::ensure_finite("autoencoder training data", x.as_slice())?;
         let sizes = vec![d, cfg.hidden, cfg.code, cfg.hidden, d];
         let mut net = Mlp::init(init, sizes, Activation::Leaky(LEAKY_SLOPE), 1.0)?;
-        let n = x.nrows() as f64;
         descend_outputs(
             &mut net,
             x,
-            &mut |out| {
-                let r = out - x;
-                (0.5 * r.norm_squared() / n, r / n)
-            },
+            &mut |out| reconstruction_loss(out, x),
             &cfg.gd,
             Method::Adam {
                 beta1: 0.9,
@@ -191,6 +194,31 @@ mod tests {
         .expect("shape")
     }
 
+    /// The loss against a hand count and its gradient against central differences.
+    #[test]
+    fn reconstruction_loss_and_its_gradient() {
+        let x = DMatrix::from_row_slice(2, 2, &[1.0, 0.0, 0.5, -1.0]);
+        let out = DMatrix::from_row_slice(2, 2, &[2.0, 0.0, 0.5, 1.0]);
+        // Residuals (1, 0) and (0, 2): L = (1 + 4)/(2·2).
+        let (l, g) = reconstruction_loss(&out, &x);
+        assert_eq!(l, 1.25);
+        let step = 1e-6;
+        for i in 0..2 {
+            for j in 0..2 {
+                let (mut up, mut down) = (out.clone(), out.clone());
+                up[(i, j)] += step;
+                down[(i, j)] -= step;
+                let fd = (reconstruction_loss(&up, &x).0 - reconstruction_loss(&down, &x).0)
+                    / (2.0 * step);
+                assert!(
+                    (fd - g[(i, j)]).abs() < 1e-8,
+                    "({i}, {j}): {fd} vs {}",
+                    g[(i, j)]
+                );
+            }
+        }
+    }
+
     #[test]
     fn encode_then_decode_is_the_network() {
         let ae = random_autoencoder(1, 7, 5, 3);
@@ -209,6 +237,7 @@ mod tests {
         let x = rng::gaussian_matrix(&mut rng::seeded(4, 0), 5, d, 1.0);
         let z = ae.encode(&x);
         let jac = ae.decoder_jacobians(&x);
+        assert_eq!(jac.len(), 5);
         let step = 1e-6;
         for (i, j_i) in jac.iter().enumerate() {
             assert_eq!(j_i.shape(), (d, k));
@@ -252,6 +281,7 @@ mod tests {
             &v - &basis * (basis.transpose() * &v)
         };
         let tangents = ae.tangents(&x.rows(0, 20).clone_owned()).expect("spans");
+        assert_eq!(tangents.len(), 20);
         for (i, t) in tangents.iter().enumerate() {
             let along = t.fraction(&basis.column(0).clone_owned());
             let across = t.fraction(&normal);
@@ -276,5 +306,34 @@ mod tests {
         let flat =
             Mlp::init(&mut rng::seeded(0, 0), vec![4, 3, 4], Activation::Relu, 1.0).expect("sizes");
         assert!(Autoencoder::from_mlp(flat).is_err());
+        // Five layers, each mismatch alone.
+        for sizes in [
+            vec![4, 3, 2, 3, 5],
+            vec![4, 3, 2, 2, 4],
+            vec![4, 3, 4, 3, 4],
+        ] {
+            let net = Mlp::init(&mut rng::seeded(0, 0), sizes.clone(), Activation::Relu, 1.0)
+                .expect("sizes");
+            assert!(Autoencoder::from_mlp(net).is_err(), "{sizes:?}");
+        }
+    }
+
+    /// The relative error by hand: data rows (0, 0) and (2, 2) (mean (1, 1), spread 2), and an
+    /// autoencoder whose output is the constant (1, 1) + (1, 0) — all weights zero, output bias
+    /// (2, 1): residuals (2, 1) and (0, −1), error √6 / 2.
+    #[test]
+    fn relative_error_by_hand() {
+        let sizes = vec![2, 1, 1, 1, 2];
+        let p = 2 + 1 + 1 + 1 + 1 + 1 + 2 + 2;
+        let mut theta = DVector::zeros(p);
+        theta[p - 2] = 2.0;
+        theta[p - 1] = 1.0;
+        let ae = Autoencoder::from_mlp(
+            Mlp::new(sizes, Activation::Leaky(LEAKY_SLOPE), theta).expect("θ"),
+        )
+        .expect("shape");
+        let x = DMatrix::from_row_slice(2, 2, &[0.0, 0.0, 2.0, 2.0]);
+        let err = ae.relative_error(&x);
+        assert!((err - 6f64.sqrt() / 2.0).abs() < 1e-15, "{err}");
     }
 }

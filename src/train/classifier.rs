@@ -167,3 +167,126 @@ pub fn descend_outputs(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng;
+
+    fn net() -> Mlp {
+        Mlp::init(&mut rng::seeded(1, 0), vec![3, 4, 2], Activation::Relu, 1.0).expect("sizes")
+    }
+
+    fn cfg(lr: f64, weight_decay: f64) -> ClassifierGd {
+        ClassifierGd {
+            lr,
+            steps: 1,
+            weight_decay,
+        }
+    }
+
+    /// A loss with zero gradient: only the decay moves θ, by exactly the factor 1 − κ.
+    #[test]
+    fn the_decay_alone_scales_the_parameters() {
+        let x = DMatrix::from_element(2, 3, 0.5);
+        let mut zero = |z: &DMatrix<f64>| (0.0, DMatrix::zeros(z.nrows(), z.ncols()));
+        for (kappa, method) in [
+            (0.25, Method::Gd),
+            (
+                0.25,
+                Method::Adam {
+                    beta1: 0.9,
+                    beta2: 0.999,
+                    eps: 1e-8,
+                },
+            ),
+            (0.0, Method::Gd),
+        ] {
+            let mut m = net();
+            let before = m.params().clone();
+            descend_outputs(
+                &mut m,
+                &x,
+                &mut zero,
+                &cfg(0.1, kappa),
+                method,
+                &mut |_, _| {},
+            )
+            .expect("runs");
+            assert_eq!(
+                m.params(),
+                &(&before * (1.0 - kappa)),
+                "κ = {kappa}, {method:?}"
+            );
+        }
+    }
+
+    /// Adam's first step moves every parameter with a clear gradient by η·ĝ/(|ĝ| + ε) ≈ η
+    /// whatever the gradient's size (plain GD would move it by η|g|).
+    #[test]
+    fn the_first_adam_step_has_the_step_size_in_every_coordinate() {
+        let x = rng::gaussian_matrix(&mut rng::seeded(2, 0), 5, 3, 1.0);
+        let mut linear = |z: &DMatrix<f64>| {
+            let g = DMatrix::from_fn(z.nrows(), z.ncols(), |i, j| 3.0 * (i + 1) as f64 - j as f64);
+            (g.component_mul(z).sum(), g)
+        };
+        let mut m = net();
+        let before = m.params().clone();
+        let (_, _, grad) = m.forward_backward(&x, true, &mut |z| linear(z).1);
+        let grad = grad.expect("asked");
+        let adam = Method::Adam {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+        };
+        descend_outputs(
+            &mut m,
+            &x,
+            &mut linear,
+            &cfg(0.01, 0.0),
+            adam,
+            &mut |_, _| {},
+        )
+        .expect("runs");
+        let mut clear = 0;
+        for i in 0..before.len() {
+            if grad[i].abs() > 1e-3 {
+                clear += 1;
+                let moved = before[i] - m.params()[i];
+                assert!(
+                    (moved - 0.01 * grad[i].signum()).abs() < 1e-7,
+                    "θ[{i}]: {moved}"
+                );
+            }
+        }
+        assert!(clear > before.len() / 2, "{clear} of {}", before.len());
+    }
+
+    /// Each bad setting alone is refused: η = 0, η < 0, κ = 1, κ < 0, minibatch SGD.
+    #[test]
+    fn bad_settings_are_refused_one_at_a_time() {
+        let x = DMatrix::from_element(2, 3, 0.5);
+        let mut zero = |z: &DMatrix<f64>| (0.0, DMatrix::zeros(z.nrows(), z.ncols()));
+        for (lr, kappa) in [(0.0, 0.0), (-1.0, 0.0), (0.1, 1.0), (0.1, -0.5)] {
+            let r = descend_outputs(
+                &mut net(),
+                &x,
+                &mut zero,
+                &cfg(lr, kappa),
+                Method::Gd,
+                &mut |_, _| {},
+            );
+            assert!(matches!(r, Err(Error::Input(_))), "η {lr}, κ {kappa}");
+        }
+        let sgd = Method::Sgd { batch: 1, seed: 0 };
+        let r = descend_outputs(
+            &mut net(),
+            &x,
+            &mut zero,
+            &cfg(0.1, 0.0),
+            sgd,
+            &mut |_, _| {},
+        );
+        assert!(matches!(r, Err(Error::Input(_))));
+    }
+}

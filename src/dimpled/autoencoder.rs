@@ -303,6 +303,10 @@ mod tests {
         };
         assert!(Autoencoder::train(&mut rng::seeded(0, 0), &x, &cfg(4)).is_err());
         assert!(Autoencoder::train(&mut rng::seeded(0, 0), &x, &cfg(0)).is_err());
+        // No rows: refused as bad input before training (not as a NaN loss during it).
+        let empty = DMatrix::zeros(0, 4);
+        let r = Autoencoder::train(&mut rng::seeded(0, 0), &empty, &cfg(2));
+        assert!(matches!(r, Err(Error::Input(_))), "{r:?}");
         let flat =
             Mlp::init(&mut rng::seeded(0, 0), vec![4, 3, 4], Activation::Relu, 1.0).expect("sizes");
         assert!(Autoencoder::from_mlp(flat).is_err());

@@ -219,6 +219,22 @@ mod tests {
                 "κ = {kappa}, {method:?}"
             );
         }
+        // `progress` sees steps 1, 2, 3 and the loss of each.
+        let mut seen = Vec::new();
+        let three = ClassifierGd {
+            steps: 3,
+            ..cfg(0.1, 0.0)
+        };
+        descend_outputs(
+            &mut net(),
+            &x,
+            &mut zero,
+            &three,
+            Method::Gd,
+            &mut |t, l| seen.push((t, l)),
+        )
+        .expect("runs");
+        assert_eq!(seen, vec![(1, 0.0), (2, 0.0), (3, 0.0)]);
     }
 
     /// Adam's first step moves every parameter with a clear gradient by η·ĝ/(|ĝ| + ε) ≈ η

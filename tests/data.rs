@@ -111,3 +111,10 @@ fn mlp_trained_by_cross_entropy_separates_clusters() {
     )
     .is_err());
 }
+
+#[test]
+fn the_mnist_flag_names_the_shipped_set() {
+    use dimple::data::real::Shipped;
+    assert_eq!(Shipped::from_mnist_flag(1), Shipped::Mnist5k);
+    assert_eq!(Shipped::from_mnist_flag(0), Shipped::Digits);
+}

@@ -90,6 +90,16 @@ pub fn split_at(data: &MultiClass, seed: u64, n_train: usize) -> Result<(MultiCl
 }
 
 impl Shipped {
+    /// The data set a check's `mnist` parameter names: 1 the MNIST subset, otherwise the
+    /// digits (the theory files constrain the parameter to {0, 1}).
+    pub fn from_mnist_flag(mnist: usize) -> Self {
+        if mnist == 1 {
+            Self::Mnist5k
+        } else {
+            Self::Digits
+        }
+    }
+
     /// Parses `digits` or `mnist5k`.
     pub fn parse(s: &str) -> Option<Self> {
         match s {

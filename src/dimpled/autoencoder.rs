@@ -123,7 +123,8 @@ impl Autoencoder {
             col.add_scalar_mut(b[j]);
         }
         if activate {
-            out.apply(|v| *v = Activation::Leaky(LEAKY_SLOPE).value(*v));
+            let act = self.net.activation();
+            out.apply(|v| *v = act.value(*v));
         }
         out
     }
@@ -144,11 +145,10 @@ impl Autoencoder {
         let pre = self.layer(2, &z, false);
         let (w3, _) = self.net.weights(2).expect("five-layer sizes");
         let (w4, _) = self.net.weights(3).expect("five-layer sizes");
+        let act = self.net.activation();
         (0..x.nrows())
             .map(|i| {
-                let slope = DVector::from_fn(pre.ncols(), |j, _| {
-                    Activation::Leaky(LEAKY_SLOPE).deriv(pre[(i, j)])
-                });
+                let slope = DVector::from_fn(pre.ncols(), |j, _| act.deriv(pre[(i, j)]));
                 let mut scaled = w4.clone();
                 for (j, mut col) in scaled.column_iter_mut().enumerate() {
                     col *= slope[j];

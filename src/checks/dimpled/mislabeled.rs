@@ -66,6 +66,8 @@ struct Outcome {
     acc_control: f64,
     acc_n1: f64,
     used: usize,
+    /// Clean test points the accuracies are measured on.
+    tested: usize,
     /// Median on-manifold fraction of the perturbations (NaN on real data: no known manifold).
     rho_delta: f64,
     radius: f64,
@@ -124,11 +126,7 @@ fn synthetic_outcome(p: &P, seed: u64, rho: f64) -> Result<Outcome> {
 /// real_test test images, pixels in the box [0, 1]; the bisection runs up to the box's diameter
 /// √d; GD with the unscaled lr.
 fn real_outcome(p: &P, seed: u64) -> Result<Outcome> {
-    let all = real::load(if p.mnist == 1 {
-        Shipped::Mnist5k
-    } else {
-        Shipped::Digits
-    })?;
+    let all = real::load(Shipped::from_mnist_flag(p.mnist))?;
     let (train, rest) = real::split_at(&all, seed, p.real_train)?;
     let test = rest.subset(&(0..p.real_test.min(rest.n())).collect::<Vec<_>>());
     let d = train.d();
@@ -245,6 +243,7 @@ fn outcome(p: &P, seed: u64, s: Setting<'_>) -> Result<Outcome> {
         acc_control: accuracy(&n2c, &test),
         acc_n1: accuracy(&n1, &test),
         used: ok.len(),
+        tested: test.n(),
         rho_delta,
         radius: median(&min.radius.iter().flatten().copied().collect::<Vec<_>>()),
     })
@@ -262,17 +261,17 @@ impl Check for Mislabeled {
         let real = real_outcome(&p, seed)?;
         let mut ev = ctx.evidence();
         ev.record("examples", Agg::count(big.used, p.n_train))
-            .record("accuracy", Agg::of(big.acc, p.n_test))
+            .record("accuracy", Agg::of(big.acc, big.tested))
             .record(
                 "control.clean",
                 Agg::of(
                     crate::check::nan_max(big.acc_control, unit.acc_control),
-                    p.n_test,
+                    big.tested,
                 ),
             );
         ev.record("real.examples", Agg::count(real.used, p.real_train))
-            .record("real.accuracy", Agg::of(real.acc, p.real_test))
-            .record("real.control", Agg::of(real.acc_control, p.real_test));
+            .record("real.accuracy", Agg::of(real.acc, real.tested))
+            .record("real.control", Agg::of(real.acc_control, real.tested));
         let real_tag = if p.mnist == 1 { "MNIST" } else { "8×8 digits" };
         for (tag, o) in [("ρ_x = √d", &big), ("ρ_x = 1", &unit), (real_tag, &real)] {
             ev.stat(format!("{tag}: N2 clean test accuracy"), o.acc)

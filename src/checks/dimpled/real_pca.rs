@@ -46,11 +46,7 @@ impl Check for RealPca {
     fn run(&self, ctx: &Ctx<'_>) -> Result<Evidence> {
         let p: P = ctx.params()?;
         let seed = p.seed;
-        let all = real::load(if p.mnist == 1 {
-            Shipped::Mnist5k
-        } else {
-            Shipped::Digits
-        })?;
+        let all = real::load(Shipped::from_mnist_flag(p.mnist))?;
         let (train, test) = real::split_at(&all, seed, p.n_train)?;
         let d = all.d();
         let (model, rep) = train_relu_mlp(
@@ -93,41 +89,14 @@ impl Check for RealPca {
             bounds: Some((0.0, 1.0)),
             constrained: true,
         };
-        let rg = measure(
-            &model,
-            pts.x(),
-            pts.y(),
-            Tangents::Shared(&global),
-            &search,
-            seed,
-        )?;
-        let rl = measure(
-            &model,
-            pts.x(),
-            pts.y(),
-            Tangents::PerPoint(&local),
-            &search,
-            seed,
-        )?;
-        let ra = measure(
-            &model,
-            pts.x(),
-            pts.y(),
-            Tangents::PerPoint(&ae_tangents),
-            &search,
-            seed,
-        )?;
+        let attack = |tangents| measure(&model, pts.x(), pts.y(), tangents, &search, seed);
+        let rg = attack(Tangents::Shared(&global))?;
+        let rl = attack(Tangents::PerPoint(&local))?;
+        let ra = attack(Tangents::PerPoint(&ae_tangents))?;
         // The dimension-matched control of the autoencoder: global PCA with k = ae_code (a
         // lower-dimensional subspace makes on-manifold attacks costlier by dimension alone).
         let matched = pca.subspace(p.ae_code)?;
-        let rm = measure(
-            &model,
-            pts.x(),
-            pts.y(),
-            Tangents::Shared(&matched),
-            &search,
-            seed,
-        )?;
+        let rm = attack(Tangents::Shared(&matched))?;
         // Random baseline: ρ² ~ Beta(k/2, (d − k)/2), mean k/d.
         let r2: Vec<f64> = rg.rho_rand.iter().map(|r| r * r).collect();
         let (mean, _) = mean_se(&r2);

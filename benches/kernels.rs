@@ -119,7 +119,7 @@ fn unlearn_one_point(c: &mut Criterion) {
         1.0,
     );
     let data = labelled_by_sign(&net, n, d);
-    let cfg = dimple::train::GdConfig::new(0.05, 20, MarginLoss::Logistic);
+    let cfg = dimple::train::TrainConfig::new(0.05, 20, MarginLoss::Logistic);
     dimple::train::train(
         &mut net,
         &data,

@@ -15,7 +15,7 @@ use crate::margin::certificate::{
     certify as certify_model, loss_multipliers, Certificate, CertifyOptions,
 };
 use crate::model::{Classifier, Linear, Mlp, Model};
-use crate::train::{observer::NoObserver, GdConfig};
+use crate::train::{observer::NoObserver, TrainConfig};
 use crate::unlearn::Unlearned;
 use nalgebra::DMatrix;
 use serde::Serialize;
@@ -342,7 +342,7 @@ pub fn unlearn(
         crate::train::train(
             r.as_mut(),
             &retained,
-            &GdConfig::new(lr, req.steps, MarginLoss::Logistic),
+            &TrainConfig::new(lr, req.steps, MarginLoss::Logistic),
             &mut NoObserver,
         )?;
         Some((r, "GD on S_r from the same initialisation"))

@@ -214,7 +214,7 @@ fn linear_lp_margins_agree_between_backends() {
 #[test]
 fn trajectory_records_margins_and_kkt_residuals() {
     use dimple::loss::MarginLoss;
-    use dimple::train::{train, GdConfig, Trajectory};
+    use dimple::train::{train, TrainConfig, Trajectory};
     // The kkt.smoothed_margin instance of seed 0 (test scale).
     let data = dimple::checks::common::sphere_data(0, 5, 1000).expect("data");
     let mut net = dimple::checks::common::init_two_layer(0, 1000, 8, 1e-4, false);
@@ -224,7 +224,7 @@ fn trajectory_records_margins_and_kkt_residuals() {
     train(
         &mut net,
         &data,
-        &GdConfig::new(lr, 1000, MarginLoss::Logistic),
+        &TrainConfig::new(lr, 1000, MarginLoss::Logistic),
         &mut traj,
     )
     .expect("trained");

@@ -88,24 +88,50 @@ impl ApgdConfig {
     }
 }
 
-/// The 0-based iterations after which a checkpoint falls, for N iterations.
-pub fn checkpoints(n_iter: usize) -> Vec<usize> {
-    let (mut k, decr, min) = schedule(n_iter);
-    let mut out = Vec::new();
-    let mut at = 0;
-    loop {
-        at += k;
-        if at > n_iter {
-            return out;
+/// The checkpoints of N iterations (Croce & Hein 2020, §3.1): the 0-based iteration after
+/// which each falls and its window k. The first window is ⌊0.22N⌋; each later one is the
+/// previous less ⌊0.03N⌋, but at least ⌊0.06N⌋ (each of the three at least 1), as in both
+/// reference codes. Every loop over checkpoints walks this iterator.
+#[derive(Clone, Debug)]
+pub struct Checkpoints {
+    n_iter: usize,
+    at: usize,
+    k: usize,
+    decr: usize,
+    min_k: usize,
+}
+
+impl Checkpoints {
+    /// The checkpoints of `n_iter` iterations.
+    pub fn new(n_iter: usize) -> Self {
+        let f = |c: f64| ((c * n_iter as f64) as usize).max(1);
+        Self {
+            n_iter,
+            at: 0,
+            k: f(0.22),
+            decr: f(0.03),
+            min_k: f(0.06),
         }
-        out.push(at - 1);
-        k = k.saturating_sub(decr).max(min);
     }
 }
 
-fn schedule(n: usize) -> (usize, usize, usize) {
-    let f = |c: f64| ((c * n as f64) as usize).max(1);
-    (f(0.22), f(0.03), f(0.06))
+impl Iterator for Checkpoints {
+    /// (iteration i after which the checkpoint falls, window k).
+    type Item = (usize, usize);
+    fn next(&mut self) -> Option<(usize, usize)> {
+        let k = self.k;
+        if self.at + k > self.n_iter {
+            return None;
+        }
+        self.at += k;
+        self.k = k.saturating_sub(self.decr).max(self.min_k);
+        Some((self.at - 1, k))
+    }
+}
+
+/// The 0-based iterations after which a checkpoint falls, for N iterations.
+pub fn checkpoints(n_iter: usize) -> Vec<usize> {
+    Checkpoints::new(n_iter).map(|(i, _)| i).collect()
 }
 
 /// The oscillation test at iteration `j` with window `k`: true if the loss increased in at most
@@ -172,22 +198,18 @@ pub fn scripted_halvings_at(
     threshold: f64,
 ) -> Vec<(usize, bool)> {
     let n = losses.len();
-    let (mut k, decr, min_k) = schedule(n);
     let mut slots = vec![0.0; n];
     let mut best = loss0;
     let mut state = Halving::new(variant, loss0).with_threshold(threshold);
-    let mut counter = 0;
     let mut out = Vec::new();
+    let mut checkpoints = Checkpoints::new(n).peekable();
     for i in 0..n {
         slots[i] = losses[i];
         if losses[i] > best {
             best = losses[i];
         }
-        counter += 1;
-        if counter == k {
+        if let Some((_, k)) = checkpoints.next_if(|&(at, _)| at == i) {
             out.push((i, state.check(&slots, i, k, best)));
-            k = k.saturating_sub(decr).max(min_k);
-            counter = 0;
         }
     }
     out
@@ -553,8 +575,7 @@ fn single_run(
     record(&mut trace, &x_cur, &loss_best);
     let mut eta: Vec<f64> = c.eps.iter().map(|e| 2.0 * e).collect();
     let mut x_prev = x_cur.clone();
-    let (mut k, decr, min_k) = schedule(n_iter);
-    let mut counter = 0;
+    let mut checkpoints = Checkpoints::new(n_iter).peekable();
     let mut losses = vec![vec![0.0; n]; n_iter];
     let mut rule: Vec<Halving> = loss_best
         .iter()
@@ -589,8 +610,7 @@ fn single_run(
             }
         }
         record(&mut trace, &x_cur, &loss_best);
-        counter += 1;
-        if counter == k {
+        if let Some((_, k)) = checkpoints.next_if(|&(at, _)| at == i) {
             let mut halve = vec![false; n];
             for r in 0..n {
                 let col: Vec<f64> = losses.iter().map(|l| l[r]).collect();
@@ -601,8 +621,6 @@ fn single_run(
             }
             copy_rows(&mut x_cur, &x_best, &halve);
             copy_rows(&mut g, &grad_best, &halve);
-            k = k.saturating_sub(decr).max(min_k);
-            counter = 0;
         }
     }
     ApgdResult {
@@ -619,6 +637,25 @@ mod tests {
     #[test]
     fn checkpoints_of_100_iterations_match_the_reference() {
         assert_eq!(checkpoints(100), vec![21, 40, 56, 69, 79, 86, 92, 98]);
+        // The windows: 22, 19, 16, 13, 10, then the floor 6 (100·0.03 = 3 off each time).
+        let windows: Vec<usize> = Checkpoints::new(100).map(|(_, k)| k).collect();
+        assert_eq!(windows, vec![22, 19, 16, 13, 10, 7, 6, 6]);
+    }
+
+    /// Each window is the distance from the previous checkpoint, for every N up to 300, every
+    /// checkpoint is within the run, and a run of N ≥ 1 iterations has one.
+    #[test]
+    fn each_window_spans_the_iterations_since_the_previous_checkpoint() {
+        for n in 0..300 {
+            let mut previous: Option<usize> = None;
+            for (at, k) in Checkpoints::new(n) {
+                assert_eq!(at + 1, previous.map_or(0, |p| p + 1) + k, "N = {n}");
+                assert!(at < n && k >= 1);
+                previous = Some(at);
+            }
+            // At least one checkpoint from N = 1 on (the first window ⌊0.22N⌋ ≤ N).
+            assert_eq!(previous.is_some(), n >= 1, "N = {n}");
+        }
     }
 
     #[test]

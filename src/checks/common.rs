@@ -7,7 +7,7 @@ use crate::linalg::{gram_rows, lambda_max_sym};
 use crate::loss::MarginLoss;
 use crate::model::{Activation, TwoLayer};
 use crate::rng::{self, stream};
-use crate::train::{self, GdConfig, Observer, TrainReport};
+use crate::train::{self, Observer, TrainConfig, TrainReport};
 
 /// The step η = 0.5·8n/λ_max(XXᵀ) used for two-layer GD on the mean logistic loss (kkt.md §5).
 pub fn two_layer_lr(data: &Binary) -> f64 {
@@ -64,7 +64,7 @@ pub fn train_two_layer(
     let report = train::train(
         &mut net,
         &data,
-        &GdConfig::new(lr, steps, MarginLoss::Logistic),
+        &TrainConfig::new(lr, steps, MarginLoss::Logistic),
         observer,
     )?;
     Ok(TwoLayerRun {

@@ -20,9 +20,12 @@ use crate::data::Binary;
 use crate::error::Result;
 use crate::linalg::row_norms;
 use crate::linalg::{gram_rows, lambda_max_sym};
+use crate::loss::MarginLoss;
 use crate::model::{Activation, Model, TwoLayer};
 use crate::rng::{self, stream};
-use crate::train::optim::{fit, FitConfig, FitReport, Method};
+use crate::train::observer::NoObserver;
+use crate::train::optim::Method;
+use crate::train::{train as descend, TrainConfig, TrainReport};
 use nalgebra::{DMatrix, DVector};
 
 /// One training setting of subspace.md §2.
@@ -93,7 +96,7 @@ pub struct Instance {
     /// The trained net.
     pub net: TwoLayer,
     /// The training run (s_T, path lengths).
-    pub fit: FitReport,
+    pub fit: TrainReport,
 }
 
 /// The initialisation of `seed`: w_i, b_i ~ N(0, β²/d), u = ±1/√m fixed.
@@ -116,13 +119,14 @@ pub fn train(seed: u64, s: &Setting, method: Method) -> Result<Instance> {
     let data = sub.sample(&mut rd, s.n, s.rho_x, Layout::Circle)?;
     let init = init_net(seed, s.d, s.m, s.beta);
     let mut net = init.clone();
-    let cfg = FitConfig {
+    let cfg = TrainConfig {
         method,
         weight_decay: s.weight_decay,
         path_blocks: Some((s.d, s.m)),
-        ..FitConfig::gd(s.lr(), s.max_steps, Some(s.gamma_stop))
+        stop_margin: Some(s.gamma_stop),
+        ..TrainConfig::new(s.lr(), s.max_steps, MarginLoss::Logistic)
     };
-    let fit = fit(&mut net, &data, &cfg)?;
+    let fit = descend(&mut net, &data, &cfg, &mut NoObserver)?;
     Ok(Instance {
         setting: s.clone(),
         sub,

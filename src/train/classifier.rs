@@ -1,7 +1,7 @@
 //! Full-batch gradient descent on the mean cross-entropy of a multi-class classifier, through
 //! the one loop for losses of a multi-output model's outputs ([`descend_outputs`]).
 
-use super::optim::{AdamMoments, Method};
+use super::optim::{Method, Update};
 use crate::data::MultiClass;
 use crate::error::{Error, Result};
 use crate::loss::cross_entropy;
@@ -119,8 +119,8 @@ pub type OutputLoss<'a> = dyn FnMut(&DMatrix<f64>) -> (f64, DMatrix<f64>) + 'a;
 /// θ ← (1 − κ)θ − η∇_θ L. The loop of every trainer of multi-output models (classifiers on
 /// cross-entropy, autoencoders on the reconstruction error); a non-finite loss is an error
 /// naming the step. `progress(step, L)` is called after every step. `method` is
-/// [`Method::Gd`] or [`Method::Adam`] (its step replaces −η∇_θ L; the decay stays decoupled, as
-/// in [`super::optim::fit`]); full-batch only.
+/// [`Method::Gd`] or [`Method::Adam`], stepped by [`Update`] as in [`super::train`] (Adam's step
+/// replaces −η∇_θ L; the decay stays decoupled); full-batch only.
 pub fn descend_outputs(
     model: &mut dyn Classifier,
     x: &DMatrix<f64>,
@@ -129,18 +129,12 @@ pub fn descend_outputs(
     method: Method,
     progress: &mut dyn FnMut(usize, f64),
 ) -> Result<()> {
-    if !(cfg.lr > 0.0) || !(0.0..1.0).contains(&cfg.weight_decay) {
-        return Err(Error::input(format!(
-            "need lr > 0 and weight decay in [0, 1); got {} and {}",
-            cfg.lr, cfg.weight_decay
-        )));
-    }
     if let Method::Sgd { .. } = method {
         return Err(Error::input(
             "minibatch SGD is not a method of full-batch output descent",
         ));
     }
-    let mut moments = AdamMoments::new(model.params().len());
+    let mut update = Update::new(cfg.lr, method, cfg.weight_decay, None, model.params().len())?;
     let mut value = f64::NAN;
     for step in 0..cfg.steps {
         let (_, _, grad) = model.forward_backward(x, true, &mut |z| {
@@ -151,18 +145,7 @@ pub fn descend_outputs(
         if !value.is_finite() {
             return Err(super::non_finite_at(step));
         }
-        let theta = model.params_mut();
-        if cfg.weight_decay > 0.0 {
-            *theta *= 1.0 - cfg.weight_decay;
-        }
-        if let Some(g) = grad {
-            match method {
-                Method::Adam { beta1, beta2, eps } => {
-                    moments.step(theta, &g, cfg.lr, (beta1, beta2, eps));
-                }
-                _ => theta.axpy(-cfg.lr, &g, 1.0),
-            }
-        }
+        update.apply(model.params_mut(), grad.as_ref());
         progress(step + 1, value);
     }
     Ok(())

@@ -1,8 +1,8 @@
-//! Gradient methods beyond plain full-batch GD, for the invariance checks of subspace.md §3:
-//! minibatch SGD, Adam, multiplicative weight decay and the non-squared first-layer penalty
-//! λ‖θ₁‖₂ of the reference `chess` code.
+//! The parameter update of every trainer, written once: the methods (full-batch GD, minibatch
+//! SGD, Adam), multiplicative weight decay and the non-squared first-layer penalty λ‖θ₁‖₂ of the
+//! reference `chess` code (the invariance checks of subspace.md §3).
 //!
-//! Updates, with g the gradient of the mean margin loss over the (mini)batch:
+//! Updates, with g the gradient of the mean loss over the (mini)batch:
 //! - GD/SGD: θ ← (1 − κ)θ − ηg;
 //! - Adam: m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g², θ ← (1 − κ)θ − η m̂/(√v̂ + ε)
 //!   (bias-corrected; the decay is decoupled from the gradient, as in AdamW, Loshchilov & Hutter
@@ -11,15 +11,14 @@
 //!   proximal map of ηλ‖·‖₂ (block soft-thresholding) at the old θ₁, which shrinks θ₁ towards
 //!   0 and never past it; where ‖θ₁‖ > ηλ it is the gradient step of λ‖θ₁‖₂.
 //!
-//! The report carries s_T, the product of every multiplicative factor applied to θ₁ — the factor
-//! by which a component of θ₁ that receives no gradient shrinks — and, if asked, the path length
-//! Σ_t ‖Δθ_block‖ of consecutive blocks (the rows w_i of a first layer).
+//! The multiplicative factors are taken from the old θ and applied first, then the method's
+//! step. [`Update::apply`] returns their product on θ₁ — the factor by which a component of θ₁
+//! that receives no gradient shrinks. The loops that compute g are [`super::train`] (margin
+//! losses of a binary model) and [`super::classifier::descend_outputs`] (losses of a
+//! multi-output model's outputs); both step through [`Update`].
 
-use crate::data::Binary;
 use crate::error::{Error, Result};
-use crate::loss::MarginLoss;
-use crate::model::Model;
-use crate::rng;
+use crate::rng::{self, Rng};
 use nalgebra::DVector;
 
 /// The update rule.
@@ -29,7 +28,7 @@ pub enum Method {
     Gd,
     /// Minibatch SGD over a seeded shuffle per epoch.
     Sgd {
-        /// Batch size.
+        /// Batch size (at least 1; the last batch of an epoch may be smaller).
         batch: usize,
         /// Seed of the shuffles.
         seed: u64,
@@ -82,252 +81,191 @@ impl AdamMoments {
     }
 }
 
-/// Settings of [`fit`].
-#[derive(Clone, Debug, PartialEq)]
-pub struct FitConfig {
-    /// Step size η.
-    pub lr: f64,
-    /// Maximum number of updates.
-    pub max_steps: usize,
-    /// Loss.
-    pub loss: MarginLoss,
-    /// Update rule.
-    pub method: Method,
-    /// Multiplicative decay κ per update.
-    pub weight_decay: f64,
-    /// (λ, len): the penalty λ‖θ[..len]‖₂.
-    pub norm_penalty: Option<(f64, usize)>,
-    /// Stop once the minimum margin over the full data reaches this value.
-    pub stop_margin: Option<f64>,
-    /// Path lengths of `count` consecutive blocks of `len` parameters: (len, count).
-    pub path_blocks: Option<(usize, usize)>,
+/// One optimiser: the step size, the method with its state, the decay and the penalty.
+#[derive(Clone, Debug)]
+pub struct Update {
+    lr: f64,
+    method: Method,
+    decay: f64,
+    penalty: Option<(f64, usize)>,
+    moments: AdamMoments,
 }
 
-impl FitConfig {
-    /// Full-batch GD with a step budget and a margin stop.
-    pub fn gd(lr: f64, max_steps: usize, stop_margin: Option<f64>) -> Self {
-        Self {
-            lr,
-            max_steps,
-            loss: MarginLoss::Logistic,
-            method: Method::Gd,
-            weight_decay: 0.0,
-            norm_penalty: None,
-            stop_margin,
-            path_blocks: None,
-        }
-    }
-}
-
-/// What [`fit`] did.
-#[derive(Clone, Debug, PartialEq)]
-pub struct FitReport {
-    /// Updates made.
-    pub steps: usize,
-    /// Whether the margin target was reached.
-    pub reached_margin: bool,
-    /// Minimum margin over the full data at the end.
-    pub min_margin: f64,
-    /// s_T: the product of the multiplicative factors applied to θ₁ (or to θ under decay).
-    pub shrink: f64,
-    /// Path length Σ_t ‖Δθ_block‖ per block (empty unless asked).
-    pub path: Vec<f64>,
-    /// Accumulated magnitude Σ_t ‖θ_block(t)‖ per block (empty unless asked): each update rounds
-    /// a block by at most a few ε_mach·‖θ_block‖, so c·ε·mass bounds the rounding drift of any
-    /// quantity that is invariant in exact arithmetic.
-    pub mass: Vec<f64>,
-}
-
-/// Trains `model` in place.
-pub fn fit(model: &mut dyn Model, data: &Binary, cfg: &FitConfig) -> Result<FitReport> {
-    if !(cfg.lr > 0.0) || !cfg.lr.is_finite() || !(0.0..1.0).contains(&cfg.weight_decay) {
-        return Err(Error::input(format!(
-            "need a finite η > 0 and κ in [0, 1); got η = {}, κ = {}",
-            cfg.lr, cfg.weight_decay
-        )));
-    }
-    model.check_input(data.x())?;
-    let p = model.n_params();
-    if let Some((lam, len)) = cfg.norm_penalty {
-        if !(lam >= 0.0) || len == 0 || len > p {
+impl Update {
+    /// The update of `p` parameters with step size η = `lr`, decay κ = `decay` per step and the
+    /// penalty λ‖θ[..len]‖₂ for `penalty = Some((λ, len))`. Refuses η ≤ 0 or non-finite,
+    /// κ ∉ [0, 1), λ < 0 or non-finite, len ∉ [1, p], an SGD batch of 0, and Adam's β ∉ [0, 1)
+    /// or ε ≤ 0.
+    pub fn new(
+        lr: f64,
+        method: Method,
+        decay: f64,
+        penalty: Option<(f64, usize)>,
+        p: usize,
+    ) -> Result<Self> {
+        if !(lr > 0.0) || !lr.is_finite() || !(0.0..1.0).contains(&decay) {
             return Err(Error::input(format!(
-                "norm penalty needs λ ≥ 0 and 1 ≤ len ≤ {p}; got λ = {lam}, len = {len}"
+                "need a finite step size η > 0 and a weight decay κ in [0, 1); got η = {lr}, \
+                 κ = {decay}"
             )));
         }
-    }
-    if let Some((len, count)) = cfg.path_blocks {
-        if len * count > p {
-            return Err(Error::input("path blocks exceed the parameter vector"));
-        }
-    }
-    let (n, y) = (data.n(), data.y());
-    let mut order: Vec<usize> = (0..n).collect();
-    let mut shuffle_rng = match cfg.method {
-        Method::Sgd { seed, .. } => Some(rng::seeded(seed, rng::stream::CHOICE)),
-        _ => None,
-    };
-    let mut moments = AdamMoments::new(p);
-    let mut report = FitReport {
-        steps: 0,
-        reached_margin: false,
-        min_margin: f64::NAN,
-        shrink: 1.0,
-        path: vec![0.0; cfg.path_blocks.map_or(0, |b| b.1)],
-        mass: vec![0.0; cfg.path_blocks.map_or(0, |b| b.1)],
-    };
-    let full_batch = !matches!(cfg.method, Method::Sgd { .. });
-    let mut pos = n;
-    loop {
-        let batch: Vec<usize> = match cfg.method {
-            Method::Sgd { batch, .. } => {
-                if pos >= n {
-                    if let Some(r) = shuffle_rng.as_mut() {
-                        rng::shuffle(r, &mut order);
-                    }
-                    pos = 0;
-                }
-                let b: Vec<usize> = order[pos..(pos + batch.max(1)).min(n)].to_vec();
-                pos += b.len();
-                b
+        if let Some((lam, len)) = penalty {
+            if !(lam >= 0.0) || !lam.is_finite() || len == 0 || len > p {
+                return Err(Error::input(format!(
+                    "norm penalty needs a finite λ ≥ 0 and 1 ≤ len ≤ {p}; got λ = {lam}, \
+                     len = {len}"
+                )));
             }
-            _ => (0..n).collect(),
-        };
-        let sub = (!full_batch).then(|| data.subset(&batch));
-        let d = sub.as_ref().unwrap_or(data);
-        let nb = d.n() as f64;
-        // Full batch: the stopping rule reads the margins of the same forward pass.
-        let mut margins = DVector::zeros(0);
-        let (_, g) = model.forward_vjp(d.x(), &mut |out| {
-            margins = out.component_mul(d.y());
-            DVector::from_fn(out.len(), |i, _| cfg.loss.deriv(margins[i]) * d.y()[i] / nb)
-        });
-        if !full_batch {
-            margins = model.forward(data.x()).component_mul(y);
         }
-        report.min_margin = margins.min();
-        if !report.min_margin.is_finite() {
-            return Err(super::non_finite_at(report.steps));
+        match method {
+            Method::Sgd { batch: 0, .. } => {
+                return Err(Error::input("SGD batch size must be at least 1, got 0"));
+            }
+            Method::Adam { beta1, beta2, eps }
+                if !(0.0..1.0).contains(&beta1) || !(0.0..1.0).contains(&beta2) || !(eps > 0.0) =>
+            {
+                return Err(Error::input(format!(
+                    "Adam needs β₁, β₂ in [0, 1) and ε > 0; got {beta1}, {beta2}, {eps}"
+                )));
+            }
+            _ => {}
         }
-        if cfg.stop_margin.is_some_and(|g| report.min_margin >= g) {
-            report.reached_margin = true;
-            return Ok(report);
-        }
-        if report.steps == cfg.max_steps {
-            return Ok(report);
-        }
-        // The old θ is kept only when the path lengths need it.
-        let old = cfg.path_blocks.map(|_| model.params().clone());
-        let theta = model.params_mut();
-        // Multiplicative factors first (decay on θ, the penalty on θ₁, both from the old θ),
-        // then the gradient step.
-        let penalty = cfg.norm_penalty.map(|(lam, len)| {
+        Ok(Self {
+            lr,
+            method,
+            decay,
+            penalty,
+            moments: AdamMoments::new(p),
+        })
+    }
+
+    /// The method.
+    pub fn method(&self) -> Method {
+        self.method
+    }
+
+    /// One update of θ by the gradient `g` (`None`: the factors alone, for a model with
+    /// nothing to differentiate). Returns the product of the multiplicative factors applied to
+    /// θ₁ (to all of θ when there is no penalty).
+    pub fn apply(&mut self, theta: &mut DVector<f64>, g: Option<&DVector<f64>>) -> f64 {
+        // The penalty's factor is read from the old θ₁, before the decay.
+        let penalty = self.penalty.map(|(lam, len)| {
             let norm = theta.rows(0, len).norm();
             let factor = if norm > 0.0 {
-                (1.0 - cfg.lr * lam / norm).max(0.0)
+                (1.0 - self.lr * lam / norm).max(0.0)
             } else {
                 1.0
             };
             (len, factor)
         });
-        if cfg.weight_decay > 0.0 {
-            *theta *= 1.0 - cfg.weight_decay;
-            report.shrink *= 1.0 - cfg.weight_decay;
+        let mut shrink = 1.0;
+        if self.decay > 0.0 {
+            *theta *= 1.0 - self.decay;
+            shrink *= 1.0 - self.decay;
         }
         if let Some((len, factor)) = penalty {
             theta.rows_mut(0, len).scale_mut(factor);
-            report.shrink *= factor;
+            shrink *= factor;
         }
-        match cfg.method {
-            Method::Adam { beta1, beta2, eps } => {
-                moments.step(theta, &g, cfg.lr, (beta1, beta2, eps));
-            }
-            _ => theta.axpy(-cfg.lr, &g, 1.0),
-        }
-        if let (Some((len, count)), Some(old)) = (cfg.path_blocks, old) {
-            let (new, old) = (theta.as_slice(), old.as_slice());
-            for b in 0..count {
-                let (mut dd, mut mm) = (0.0, 0.0);
-                for j in b * len..(b + 1) * len {
-                    dd += (new[j] - old[j]) * (new[j] - old[j]);
-                    mm += new[j] * new[j];
+        if let Some(g) = g {
+            match self.method {
+                Method::Adam { beta1, beta2, eps } => {
+                    self.moments.step(theta, g, self.lr, (beta1, beta2, eps));
                 }
-                report.path[b] += dd.sqrt();
-                report.mass[b] += mm.sqrt();
+                Method::Gd | Method::Sgd { .. } => theta.axpy(-self.lr, g, 1.0),
             }
         }
-        report.steps += 1;
+        shrink
+    }
+}
+
+/// The minibatches of SGD: consecutive slices of a seeded shuffle of 0..n, reshuffled at the
+/// start of every epoch (the last batch of an epoch holds what is left).
+#[derive(Clone, Debug)]
+pub struct Minibatches {
+    order: Vec<usize>,
+    pos: usize,
+    batch: usize,
+    rng: Rng,
+}
+
+impl Minibatches {
+    /// Batches of `batch ≥ 1` indices of 0..n, shuffled by the stream of `seed`.
+    pub fn new(n: usize, batch: usize, seed: u64) -> Self {
+        Self {
+            order: (0..n).collect(),
+            pos: n,
+            batch,
+            rng: rng::seeded(seed, rng::stream::CHOICE),
+        }
+    }
+
+    /// The next batch.
+    pub fn next_batch(&mut self) -> &[usize] {
+        let n = self.order.len();
+        if self.pos >= n {
+            rng::shuffle(&mut self.rng, &mut self.order);
+            self.pos = 0;
+        }
+        let start = self.pos;
+        self.pos = (start + self.batch).min(n);
+        &self.order[start..self.pos]
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Linear;
-    use nalgebra::DMatrix;
-
-    fn data(scale: f64) -> Binary {
-        let x = DMatrix::from_row_slice(3, 2, &[1.0, 0.2, -0.4, 1.0, 0.3, -0.8]).scale(scale);
-        Binary::new(x, DVector::from_vec(vec![1.0, -1.0, 1.0])).expect("labels ±1")
-    }
-
-    fn one_step(method: Method, decay: f64, theta: &[f64]) -> DVector<f64> {
-        let mut w = Linear::new(DVector::from_column_slice(theta));
-        let cfg = FitConfig {
-            method,
-            weight_decay: decay,
-            ..FitConfig::gd(0.1, 1, None)
-        };
-        fit(&mut w, &data(1.0), &cfg).expect("runs");
-        w.params().clone()
-    }
 
     #[test]
-    fn adam_with_decay_decays_by_the_decoupled_factor() {
-        let adam = Method::Adam {
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-        };
-        let theta = [0.7, -1.3];
-        // One step from the same θ sees the same gradient, so the decoupled decay adds −κθ.
-        let (plain, decayed) = (one_step(adam, 0.0, &theta), one_step(adam, 0.25, &theta));
-        for k in 0..2 {
-            let want = plain[k] - 0.25 * theta[k];
-            assert!(
-                (decayed[k] - want).abs() < 1e-15,
-                "{} vs {want}",
-                decayed[k]
-            );
+    fn minibatches_cover_every_index_once_per_epoch() {
+        let mut b = Minibatches::new(7, 3, 4);
+        for _ in 0..3 {
+            let mut epoch: Vec<usize> = Vec::new();
+            let sizes: Vec<usize> = (0..3)
+                .map(|_| {
+                    let batch = b.next_batch();
+                    epoch.extend_from_slice(batch);
+                    batch.len()
+                })
+                .collect();
+            assert_eq!(sizes, vec![3, 3, 1]);
+            epoch.sort_unstable();
+            assert_eq!(epoch, (0..7).collect::<Vec<_>>());
         }
-        // The same holds for GD.
-        let (plain, decayed) = (
-            one_step(Method::Gd, 0.0, &theta),
-            one_step(Method::Gd, 0.25, &theta),
-        );
-        assert!((decayed[0] - (plain[0] - 0.25 * theta[0])).abs() < 1e-15);
+        // Seeded: the same seed gives the same batches, another seed other ones.
+        let first = |seed| Minibatches::new(7, 7, seed).next_batch().to_vec();
+        assert_eq!(first(4), first(4));
+        assert_ne!(first(4), first(5));
     }
 
     #[test]
-    fn the_penalty_shrinks_the_first_block_to_zero_and_never_past_it() {
-        // Margins 0.7e4–0.9e4: the logistic derivative underflows to 0, so only the penalty acts.
-        let big = data(1e4);
-        let run = |lam: f64| {
-            let mut w = Linear::new(DVector::from_vec(vec![1.0, -0.5]));
-            let cfg = FitConfig {
-                norm_penalty: Some((lam, 2)),
-                ..FitConfig::gd(0.1, 1, None)
-            };
-            let r = fit(&mut w, &big, &cfg).expect("runs");
-            (w.params().clone(), r.shrink)
-        };
-        let norm = (1.0f64 + 0.25).sqrt();
-        // ηλ < ‖θ₁‖: the factor 1 − ηλ/‖θ₁‖.
-        let (theta, shrink) = run(5.0);
-        assert!((shrink - (1.0 - 0.5 / norm)).abs() < 1e-15, "{shrink}");
-        assert!((theta[0] - shrink).abs() < 1e-15 && theta[0] > 0.0);
-        // ηλ > ‖θ₁‖ (a plain gradient step would make the factor negative and flip both signs).
-        let (theta, shrink) = run(100.0);
-        assert_eq!(shrink, 0.0);
-        assert_eq!(theta.as_slice(), &[0.0, 0.0]);
+    fn the_factors_come_from_the_old_parameters() {
+        // θ₁ = (3, 4), ‖θ₁‖ = 5; η = 0.5, λ = 2: penalty factor 1 − 1/5 = 0.8; decay 0.5.
+        let mut u = Update::new(0.5, Method::Gd, 0.5, Some((2.0, 2)), 3).expect("valid");
+        let mut theta = DVector::from_vec(vec![3.0, 4.0, 10.0]);
+        let g = DVector::from_vec(vec![1.0, -2.0, 4.0]);
+        let shrink = u.apply(&mut theta, Some(&g));
+        assert_eq!(shrink, 0.4);
+        // θ₁: 0.5·0.8·(3, 4) − 0.5·(1, −2); θ₂: 0.5·10 − 0.5·4.
+        let want = [0.7, 2.6, 3.0];
+        assert!(
+            (&theta - DVector::from_vec(want.to_vec())).amax() < 1e-15,
+            "{theta}"
+        );
+        // No gradient: the factors alone.
+        let mut theta = DVector::from_vec(vec![3.0, 4.0, 10.0]);
+        let shrink = u.apply(&mut theta, None);
+        assert_eq!(shrink, 0.4);
+        let want = [1.2, 1.6, 5.0];
+        assert!(
+            (&theta - DVector::from_vec(want.to_vec())).amax() < 1e-15,
+            "{theta}"
+        );
+        // A zero first block is left alone by the penalty (no direction to shrink along).
+        let mut u = Update::new(0.5, Method::Gd, 0.0, Some((2.0, 2)), 3).expect("valid");
+        let mut theta = DVector::from_vec(vec![0.0, 0.0, 1.0]);
+        assert_eq!(u.apply(&mut theta, None), 1.0);
+        assert_eq!(u.method(), Method::Gd);
     }
 }

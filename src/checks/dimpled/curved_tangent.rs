@@ -9,11 +9,13 @@ use crate::data::manifold::CurvedManifold;
 use crate::dimpled::{finite, measure, Search};
 use crate::error::Result;
 use crate::geometry::{largest_principal_angle, local_pca, Projector, Tangents};
+use crate::loss::MarginLoss;
 use crate::model::Model;
 use crate::rng::{self, stream};
 use crate::stats::median;
 use crate::subspace::init_net;
-use crate::train::optim::{fit, FitConfig};
+use crate::train::observer::NoObserver;
+use crate::train::{self, TrainConfig};
 use nalgebra::DVector;
 
 pub struct CurvedTangent;
@@ -89,11 +91,11 @@ impl Check for CurvedTangent {
             .collect::<Result<_>>()?;
         // Probe: a two-layer net trained on the manifold (subspace.md training), attacked at the points.
         let mut net = init_net(seed, d, p.m, 1.0);
-        let report = fit(
-            &mut net,
-            &train_data,
-            &FitConfig::gd(p.lr_scale / (rho * rho), p.max_steps, Some(p.stop_margin)),
-        )?;
+        let cfg = TrainConfig {
+            stop_margin: Some(p.stop_margin),
+            ..TrainConfig::new(p.lr_scale / (rho * rho), p.max_steps, MarginLoss::Logistic)
+        };
+        let report = train::train(&mut net, &train_data, &cfg, &mut NoObserver)?;
         let model = BinaryClassifier::new(&net);
         let y: Vec<usize> = net
             .forward(points.x())
@@ -129,7 +131,10 @@ impl Check for CurvedTangent {
         let mut ev = ctx.evidence();
         ev.record("jacobian.fd", Agg::max(fd_err))
             .record("angle.local", Agg::median(angles.iter().copied()))
-            .record("trained", Agg::count(usize::from(report.reached_margin), 1))
+            .record(
+                "trained",
+                Agg::count(usize::from(report.reached_margin()), 1),
+            )
             .record("rho.std", Agg::median(finite(&r.rho_std)))
             .record("on_std", Agg::median(finite(&r.on_ratio())))
             .record("off_std", Agg::median(finite(&r.off_ratio())))
@@ -155,7 +160,7 @@ impl Check for CurvedTangent {
         .stat("training steps", report.steps as f64)
         .stat(
             "training reached the stop margin",
-            f64::from(u8::from(report.reached_margin)),
+            f64::from(u8::from(report.reached_margin())),
         );
         Ok(ev)
     }

@@ -17,7 +17,7 @@ use crate::loss::MarginLoss;
 use crate::model::{Activation, Model, TwoLayer};
 use crate::rng::{self, stream};
 use crate::train::observer::NoObserver;
-use crate::train::{self, GdConfig};
+use crate::train::{self, TrainConfig};
 use rayon::prelude::*;
 
 /// The explain checks.
@@ -109,9 +109,9 @@ pub(crate) fn planted_run(
                 beta / (d as f64).sqrt(),
             );
             let mut net = SumPooled::new(inner, t)?;
-            let cfg = GdConfig {
+            let cfg = TrainConfig {
                 stop_margin: Some(p.stop_margin),
-                ..GdConfig::new(p.lr, p.max_steps, MarginLoss::Logistic)
+                ..TrainConfig::new(p.lr, p.max_steps, MarginLoss::Logistic)
             };
             let rep = train::train(&mut net, &train_docs.data, &cfg, &mut NoObserver)?;
             Ok((net, rep.steps))

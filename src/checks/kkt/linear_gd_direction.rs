@@ -10,7 +10,7 @@ use crate::loss::MarginLoss;
 use crate::margin::svm;
 use crate::model::{Linear, Model};
 use crate::rng::{self, stream};
-use crate::train::{self, GdConfig, StepState};
+use crate::train::{self, StepState, TrainConfig};
 use nalgebra::DVector;
 
 pub struct LinearGdDirection;
@@ -59,7 +59,7 @@ fn run_seed(seed: u64, p: &P) -> Result<Path> {
     train::train(
         &mut model,
         &data,
-        &GdConfig::new(
+        &TrainConfig::new(
             lr,
             *checkpoints.last().unwrap_or(&100),
             MarginLoss::Logistic,

@@ -6,7 +6,7 @@ use crate::checks::common::{init_two_layer, sphere_data, train_two_layer, two_la
 use crate::error::Result;
 use crate::loss::MarginLoss;
 use crate::model::Model;
-use crate::train::{self, GdConfig, StepState};
+use crate::train::{self, StepState, TrainConfig};
 
 pub struct SmoothedMargin;
 
@@ -94,7 +94,7 @@ pub fn watch(
         Some(c) => {
             let data = sphere_data(seed, n, d)?;
             let mut net = init_two_layer(seed, d, m, init, trained);
-            let cfg = GdConfig::new(
+            let cfg = TrainConfig::new(
                 two_layer_lr(&data) * lr_scale,
                 steps / 4,
                 MarginLoss::Logistic,

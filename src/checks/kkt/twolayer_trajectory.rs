@@ -9,7 +9,7 @@ use crate::loss::MarginLoss;
 use crate::margin::certificate::{certify, CertifyOptions};
 use crate::model::Model;
 use crate::rng::{self, stream};
-use crate::train::{self, GdConfig, StepState};
+use crate::train::{self, StepState, TrainConfig};
 
 pub struct TwolayerTrajectory;
 
@@ -77,7 +77,7 @@ impl Check for TwolayerTrajectory {
                 Ok(true)
             };
             let mut net = init_two_layer(seed, d, m, init, false);
-            let cfg = GdConfig::new(two_layer_lr(&data), ts[2], MarginLoss::Logistic);
+            let cfg = TrainConfig::new(two_layer_lr(&data), ts[2], MarginLoss::Logistic);
             train::train(&mut net, &data, &cfg, &mut obs)?;
             Ok(SeedPath {
                 eps_rel,

@@ -113,7 +113,7 @@ impl Check for Scale {
             Ok(Config {
                 beta,
                 kappa,
-                reached: inst.fit.reached_margin,
+                reached: inst.fit.reached_margin(),
                 nu: median(&nu),
                 nu_control,
                 scaled: median(

@@ -6,14 +6,15 @@ use crate::attack::line::first_root;
 use crate::data::Binary;
 use crate::error::Result;
 use crate::model::{Activation, Model, OutputLayer, TwoLayer};
-use crate::train::optim::{fit, FitConfig, FitReport};
+use crate::train::observer::NoObserver;
+use crate::train::{train as descend, TrainConfig, TrainReport};
 use nalgebra::{DMatrix, DVector};
 
 /// An initial net, its trained copy and the run.
 pub(super) struct ToyRun {
     pub init: TwoLayer,
     pub net: TwoLayer,
-    pub fit: FitReport,
+    pub fit: TrainReport,
 }
 
 /// A net with trained output and biases from explicit initial W (m × d), b, v.
@@ -36,14 +37,14 @@ pub(super) fn net(w: &DMatrix<f64>, b: &DVector<f64>, v: &DVector<f64>) -> Resul
 }
 
 /// Trains a copy of `init` with per-parameter path lengths recorded.
-pub(super) fn train(init: &TwoLayer, data: &Binary, cfg: FitConfig) -> Result<ToyRun> {
+pub(super) fn train(init: &TwoLayer, data: &Binary, cfg: TrainConfig) -> Result<ToyRun> {
     let mut net = init.clone();
     let p = init.width() * (init.input_dim() + 1);
-    let cfg = FitConfig {
+    let cfg = TrainConfig {
         path_blocks: Some((1, p)),
         ..cfg
     };
-    let fit = fit(&mut net, data, &cfg)?;
+    let fit = descend(&mut net, data, &cfg, &mut NoObserver)?;
     Ok(ToyRun {
         init: init.clone(),
         net,

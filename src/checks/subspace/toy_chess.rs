@@ -11,9 +11,10 @@ use crate::check::Agg;
 use crate::check::{over_seeds, Check, Ctx, Evidence, Extremes};
 use crate::data::Binary;
 use crate::error::Result;
+use crate::loss::MarginLoss;
 use crate::rng::{self, stream};
 use crate::stats::median;
-use crate::train::optim::FitConfig;
+use crate::train::TrainConfig;
 use nalgebra::{DMatrix, DVector};
 
 pub struct Chess;
@@ -92,7 +93,7 @@ fn measure(run: &ToyRun, data: &Binary) -> Outcome {
         invariant,
         wz_drift,
         flip_median: median(&flips),
-        reached: run.fit.reached_margin,
+        reached: run.fit.reached_margin(),
         accuracy: training_accuracy(&run.net, data),
     }
 }
@@ -113,9 +114,10 @@ impl Check for Chess {
             settings
                 .iter()
                 .map(|&(f, pen)| {
-                    let cfg = FitConfig {
+                    let cfg = TrainConfig {
                         norm_penalty: pen,
-                        ..FitConfig::gd(lr, steps, Some(p.stop_margin))
+                        stop_margin: Some(p.stop_margin),
+                        ..TrainConfig::new(lr, steps, MarginLoss::Logistic)
                     };
                     Ok(measure(&train(&init(seed, m, f)?, &data, cfg)?, &data))
                 })

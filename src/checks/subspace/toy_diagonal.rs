@@ -14,10 +14,11 @@ use crate::check::Agg;
 use crate::check::{over_seeds, Check, Ctx, Evidence, Extremes};
 use crate::data::Binary;
 use crate::error::Result;
+use crate::loss::MarginLoss;
 use crate::model::Model;
 use crate::rng::{self, stream};
 use crate::stats::median;
-use crate::train::optim::FitConfig;
+use crate::train::TrainConfig;
 use nalgebra::{DMatrix, DVector};
 
 pub struct Diagonal;
@@ -119,7 +120,7 @@ fn measure(run: &ToyRun, data: &Binary) -> Outcome {
         sandwich: ratio,
         flip_median: median(&flips),
         boundary_cos: median(&cos),
-        reached: run.fit.reached_margin,
+        reached: run.fit.reached_margin(),
         accuracy: training_accuracy(&run.net, data),
         shrink: run.fit.shrink,
     }
@@ -152,9 +153,10 @@ impl Check for Diagonal {
             settings
                 .iter()
                 .map(|s| {
-                    let cfg = FitConfig {
+                    let cfg = TrainConfig {
                         weight_decay: lr * s.lambda,
-                        ..FitConfig::gd(lr, steps, Some(p.stop_margin))
+                        stop_margin: Some(p.stop_margin),
+                        ..TrainConfig::new(lr, steps, MarginLoss::Logistic)
                     };
                     Ok(measure(
                         &train(&init(seed, m, s.factor)?, &data, cfg)?,

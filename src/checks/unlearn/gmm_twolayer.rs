@@ -13,7 +13,7 @@ use crate::margin::certificate::{certify, CertifyOptions};
 use crate::model::{Model, TwoLayer};
 use crate::rng::{self, stream};
 use crate::stats::z_one_sided;
-use crate::train::{self, observer::NoObserver, GdConfig};
+use crate::train::{self, observer::NoObserver, TrainConfig};
 
 pub struct GmmTwolayer;
 
@@ -69,7 +69,7 @@ fn run_seed(
     let data = mix.sample(&mut rd, n)?;
     let test = mix.sample(&mut rng::seeded(seed, stream::TEST), n_test)?;
     let init = init_two_layer(seed, d, m, 1e-4, false);
-    let cfg = GdConfig::new(two_layer_lr(&data), steps, MarginLoss::Logistic);
+    let cfg = TrainConfig::new(two_layer_lr(&data), steps, MarginLoss::Logistic);
     let mut net = init.clone();
     train::train(&mut net, &data, &cfg, &mut NoObserver)?;
     let cert = certify(&net, &data, &CertifyOptions::default())?;

@@ -11,7 +11,7 @@ use crate::margin::certificate::{certify, CertifyOptions};
 use crate::margin::svm::{self, Svm};
 use crate::model::{Model, TwoLayer};
 use crate::rng::{self, stream};
-use crate::train::{self, observer::NoObserver, GdConfig};
+use crate::train::{self, observer::NoObserver, TrainConfig};
 use nalgebra::{DMatrix, DVector};
 
 /// A linear instance: Gaussian data N(0, I_d/d), its exact SVM and the forgotten index.
@@ -100,7 +100,7 @@ pub fn trained_v1(seed: u64, n: usize, d: usize, m: usize, steps: usize) -> Resu
     train::train(
         &mut net,
         &data,
-        &GdConfig::new(lr, steps, MarginLoss::Logistic),
+        &TrainConfig::new(lr, steps, MarginLoss::Logistic),
         &mut NoObserver,
     )?;
     let cert = certify(&net, &data, &CertifyOptions::default())?;

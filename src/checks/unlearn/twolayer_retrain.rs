@@ -11,7 +11,7 @@ use crate::loss::MarginLoss;
 use crate::model::{Model, TwoLayer};
 use crate::rng::{self, stream};
 use crate::stats::clopper_pearson_lower;
-use crate::train::{self, observer::NoObserver, GdConfig};
+use crate::train::{self, observer::NoObserver, TrainConfig};
 
 pub struct TwolayerRetrain;
 
@@ -50,7 +50,7 @@ fn run_seed(seed: u64, n: usize, d: usize, m: usize, steps: usize) -> Result<See
     train::train(
         &mut ret,
         &t.data.subset(&keep),
-        &GdConfig::new(t.lr, steps, MarginLoss::Logistic),
+        &TrainConfig::new(t.lr, steps, MarginLoss::Logistic),
         &mut NoObserver,
     )?;
     let (a, b) = (

@@ -7,10 +7,11 @@
 //! its wall time.
 
 use super::apgd::{run_verified, ApgdConfig, Norm, Variant};
+use super::campaign::{Attack, Campaign};
 use super::fab::{fab_targeted, FabConfig};
 use super::losses::{DlrForm, Loss};
 use super::objective::{ClassObjective, Cost, Goal, Objective};
-use super::report::{validate, PipelineReport, Sanity, StageReport};
+use super::report::{validate, PipelineReport};
 use super::square::{square, Offsets};
 use super::targets::autoattack_targets;
 use crate::error::{Error, Result};
@@ -130,19 +131,11 @@ pub fn autoattack_with(
     let z = model.logits(x);
     let rows: Vec<Vec<f64>> = (0..n).map(|i| z.row(i).iter().copied().collect()).collect();
     let clean_correct: Vec<bool> = row_argmax(&z).iter().zip(y).map(|(p, l)| p == l).collect();
-    let mut report = PipelineReport {
-        clean_correct: clean_correct.clone(),
-        broken: vec![false; n],
-        x_adv: x.clone(),
-        stages: Vec::new(),
-        cost: Cost {
-            gradients: 0,
-            forwards: n,
-        },
-        seconds: 0.0,
-        sanity: Sanity::of(x, x, cfg.norm, cfg.eps),
-        warnings: Vec::new(),
+    let clean_pass = Cost {
+        gradients: 0,
+        forwards: n,
     };
+    let mut campaign = Campaign::new(x, clean_correct, clean_pass, cfg.norm, cfg.eps, start);
     if cfg
         .stages
         .iter()
@@ -164,7 +157,7 @@ pub fn autoattack_with(
         progress(&format!(
             "{} ({} robust after the previous stages)",
             stage.label(cfg.norm),
-            report.robust()
+            campaign.robust()
         ));
         let t0 = Instant::now();
         let mut stage_cost = Cost::default();
@@ -175,15 +168,13 @@ pub fn autoattack_with(
             Stage::FabT => (0..cfg.fab_targets).map(Some).collect(),
         };
         for run in runs {
-            let live: Vec<usize> = (0..n)
-                .filter(|&i| clean_correct[i] && !report.broken[i])
-                .collect();
+            let live = campaign.robust_points();
             if live.is_empty() {
                 break;
             }
-            let xs = x.select_rows(&live);
             let ys: Vec<usize> = live.iter().map(|&i| y[i]).collect();
-            let (x_adv, success, cost) = match stage {
+            let rng = &mut rng;
+            let attack: Box<Attack<'_>> = match stage {
                 Stage::ApgdCe | Stage::ApgdT => {
                     let (loss, goal) = match run {
                         None => (Loss::CrossEntropy, Goal::Untargeted),
@@ -201,8 +192,10 @@ pub fn autoattack_with(
                         n_iter: cfg.n_iter,
                         ..ApgdConfig::new(cfg.norm, Variant::AutoAttack)
                     };
-                    let (xa, ok) = run_verified(&obj, &xs, cfg.eps, &acfg, &mut rng)?;
-                    (xa, ok, obj.cost())
+                    Box::new(move |xs: &DMatrix<f64>| {
+                        let (xa, ok) = run_verified(&obj, xs, cfg.eps, &acfg, rng)?;
+                        Ok((xa, ok, obj.cost()))
+                    })
                 }
                 Stage::FabT => {
                     let tg: Vec<usize> = live
@@ -213,55 +206,51 @@ pub fn autoattack_with(
                         n_iter: cfg.n_iter,
                         ..FabConfig::new(cfg.norm)
                     };
-                    let r = fab_targeted(model, &xs, &ys, &tg, &fc);
-                    let ok: Vec<bool> = r.radius.iter().map(|&rr| rr <= cfg.eps).collect();
-                    (r.x_adv, ok, r.cost)
+                    let ys = &ys;
+                    Box::new(move |xs: &DMatrix<f64>| {
+                        let r = fab_targeted(model, xs, ys, &tg, &fc);
+                        let ok: Vec<bool> = r.radius.iter().map(|&rr| rr <= cfg.eps).collect();
+                        Ok((r.x_adv, ok, r.cost))
+                    })
                 }
                 Stage::Square => {
-                    let r = square(
-                        model,
-                        &xs,
-                        &ys,
-                        cfg.norm,
-                        cfg.eps,
-                        cfg.square_queries,
-                        cfg.square_offsets,
-                        &mut rng,
-                    );
-                    (r.x_adv, r.success, r.cost)
+                    let ys = &ys;
+                    Box::new(move |xs: &DMatrix<f64>| {
+                        let r = square(
+                            model,
+                            xs,
+                            ys,
+                            cfg.norm,
+                            cfg.eps,
+                            cfg.square_queries,
+                            cfg.square_offsets,
+                            rng,
+                        );
+                        Ok((r.x_adv, r.success, r.cost))
+                    })
                 }
             };
-            stage_cost = stage_cost + cost;
-            for (r, &i) in live.iter().enumerate() {
-                if success[r] {
-                    report.broken[i] = true;
-                    report.x_adv.row_mut(i).copy_from(&x_adv.row(r));
-                    broken_here += 1;
-                }
-            }
+            let out = campaign.attack(&live, attack)?;
+            stage_cost = stage_cost + out.cost;
+            broken_here += out.broken;
         }
-        report.cost = report.cost + stage_cost;
-        report.stages.push(StageReport {
-            name: stage.label(cfg.norm).to_string(),
-            broken: broken_here,
-            robust_after: report.robust(),
-            cost: stage_cost,
-            seconds: t0.elapsed().as_secs_f64(),
-            seconds_total: start.elapsed().as_secs_f64(),
-        });
+        campaign.close_stage(
+            stage.label(cfg.norm).to_string(),
+            broken_here,
+            stage_cost,
+            t0,
+        );
         if stage == Stage::Square
             && broken_here > 0
             && cfg.stages.iter().any(|s| *s != Stage::Square)
         {
-            report.warnings.push(format!(
+            campaign.warn(format!(
                 "Square broke {broken_here} point(s) the gradient attacks missed: a hint of \
                  gradient masking (the gradients may not show the model's true robustness)"
             ));
         }
     }
-    report.seconds = start.elapsed().as_secs_f64();
-    report.finish(model, x, y, cfg.norm, cfg.eps)?;
-    Ok(report)
+    campaign.finish(model, y, cfg.norm, cfg.eps)
 }
 
 #[cfg(test)]

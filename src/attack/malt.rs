@@ -10,9 +10,10 @@
 //! run (N + 1) gradients + 1 verification forward.
 
 use super::apgd::{run_verified, ApgdConfig, Norm, Variant};
+use super::campaign::Campaign;
 use super::losses::{DlrForm, Loss};
-use super::objective::{ClassObjective, Goal, Objective};
-use super::report::{validate, PipelineReport, Sanity, StageReport};
+use super::objective::{ClassObjective, Cost, Goal, Objective};
+use super::report::{validate, PipelineReport};
 use super::targets::{malt_rankings, Ranking};
 use crate::error::Result;
 use crate::linalg::row_argmax;
@@ -87,27 +88,18 @@ pub fn malt_with(
     let start = Instant::now();
     let n = x.nrows();
     let t0 = Instant::now();
-    let (rankings, mut cost) = malt_rankings(model, x, y, cfg.norm, cfg.k, cfg.testk)?;
+    let (rankings, cost) = malt_rankings(model, x, y, cfg.norm, cfg.k, cfg.testk)?;
     let clean_correct: Vec<bool> = row_argmax(&model.logits(x))
         .iter()
         .zip(y)
         .map(|(p, l)| p == l)
         .collect();
-    let robust0 = clean_correct.iter().filter(|c| **c).count();
-    let mut stages = vec![StageReport {
-        name: "targeting".into(),
-        broken: 0,
-        robust_after: robust0,
-        cost,
-        seconds: t0.elapsed().as_secs_f64(),
-        seconds_total: start.elapsed().as_secs_f64(),
-    }];
-    // `attacked` follows the reference (every point until it reaches its target); `broken`
-    // counts only the clean-correct ones.
+    let mut campaign = Campaign::new(x, clean_correct, Cost::default(), cfg.norm, cfg.eps, start);
+    campaign.close_stage("targeting".into(), 0, cost, t0);
+    // `attacked` follows the reference (every point until it reaches its target); the campaign
+    // counts only the clean-correct ones as broken.
     let mut attacked = vec![false; n];
-    let mut broken = vec![false; n];
     let mut broken_at = vec![None; n];
-    let mut x_adv = x.clone();
     let mut rng = rng::seeded(cfg.seed, stream::ATTACK);
     let acfg = ApgdConfig {
         n_iter: cfg.n_iter,
@@ -125,7 +117,6 @@ pub fn malt_with(
             live.len()
         ));
         let t_rank = Instant::now();
-        let xs = x.select_rows(&live);
         let ys: Vec<usize> = live.iter().map(|&i| y[i]).collect();
         let tg: Vec<usize> = live.iter().map(|&i| rankings[i].targets[rank]).collect();
         let obj = ClassObjective::new(
@@ -134,40 +125,21 @@ pub fn malt_with(
             Loss::DlrTargeted(DlrForm::AdvLib),
             Goal::Targeted(tg),
         )?;
-        let (xa, ok) = run_verified(&obj, &xs, cfg.eps, &acfg, &mut rng)?;
-        let mut broken_here = 0;
-        for (row, &i) in live.iter().enumerate() {
-            if ok[row] {
-                attacked[i] = true;
-                broken_at[i] = Some(rank);
-                x_adv.row_mut(i).copy_from(&xa.row(row));
-                if clean_correct[i] {
-                    broken[i] = true;
-                    broken_here += 1;
-                }
-            }
+        let rng = &mut rng;
+        let out = campaign.attack(
+            &live,
+            Box::new(|xs: &DMatrix<f64>| {
+                let (xa, ok) = run_verified(&obj, xs, cfg.eps, &acfg, rng)?;
+                Ok((xa, ok, obj.cost()))
+            }),
+        )?;
+        for &i in &out.succeeded {
+            attacked[i] = true;
+            broken_at[i] = Some(rank);
         }
-        cost = cost + obj.cost();
-        stages.push(StageReport {
-            name: format!("target {}", rank + 1),
-            broken: broken_here,
-            robust_after: (0..n).filter(|&i| clean_correct[i] && !broken[i]).count(),
-            cost: obj.cost(),
-            seconds: t_rank.elapsed().as_secs_f64(),
-            seconds_total: start.elapsed().as_secs_f64(),
-        });
+        campaign.close_stage(format!("target {}", rank + 1), out.broken, out.cost, t_rank);
     }
-    let mut pipeline = PipelineReport {
-        sanity: Sanity::of(x, &x_adv, cfg.norm, cfg.eps),
-        clean_correct,
-        broken,
-        x_adv,
-        stages,
-        cost,
-        seconds: start.elapsed().as_secs_f64(),
-        warnings: Vec::new(),
-    };
-    pipeline.finish(model, x, y, cfg.norm, cfg.eps)?;
+    let pipeline = campaign.finish(model, y, cfg.norm, cfg.eps)?;
     Ok(MaltReport {
         pipeline,
         rankings,

@@ -12,6 +12,8 @@
 //! - [`mod@line`]: exact first sign change of a two-layer ReLU net along a ray;
 //! - [`mod@targets`]: MALT's targeting score and AutoAttack's logit ranking;
 //! - [`mod@fab`], [`mod@square`]: FAB-T and the Square attack;
+//! - [`mod@campaign`]: the bookkeeping every pipeline shares (points still attacked, kept
+//!   adversarial points, broken counts, stages, passes);
 //! - [`mod@report`]: what a pipeline reports (per-stage successes and cost, sanity checks,
 //!   warnings) and the validation of the attacked batch;
 //! - [`mod@autoattack`]: the standard AutoAttack pipeline;
@@ -23,6 +25,7 @@
 pub mod apgd;
 pub mod autoattack;
 pub mod binary;
+pub mod campaign;
 pub mod deepfool;
 pub mod exact;
 pub mod fab;

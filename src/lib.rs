@@ -37,6 +37,7 @@ pub mod rng;
 pub mod stats;
 pub mod subspace;
 pub mod theory;
+pub mod tol;
 pub mod train;
 pub mod unlearn;
 

@@ -123,7 +123,7 @@ pub fn binomial_two_sided(k: usize, n: usize, p: f64) -> f64 {
     let pk = b.pmf(k as u64);
     (0..=n as u64)
         .map(|j| b.pmf(j))
-        .filter(|&q| q <= pk * (1.0 + 1e-7))
+        .filter(|&q| q <= pk * (1.0 + crate::tol::PMF_TIE_TOL))
         .sum::<f64>()
         .min(1.0)
 }

@@ -29,6 +29,11 @@ use crate::linalg::{row_max_abs, row_norms, scale_rows};
 use crate::rng::{self, Rng};
 use nalgebra::{DMatrix, DVector};
 
+/// The 1e−12 both reference codes add to an L2 norm they divide by (the step direction
+/// g/(‖g‖₂ + 1e−12) and the projection's factor min(ε, ‖v‖)/(‖v‖ + 1e−12)): part of APGD's
+/// definition, not a tolerance.
+pub const L2_GUARD: f64 = 1e-12;
+
 /// The threat model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum Norm {
@@ -288,7 +293,7 @@ fn plain_projected_step(
             Norm::L2 => {
                 let len = row.iter().map(|v| v * v).sum::<f64>().sqrt();
                 (0..d)
-                    .map(|j| x0[(r, j)] + eta[r] * row[j] / (len + 1e-12) - centre[(r, j)])
+                    .map(|j| x0[(r, j)] + eta[r] * row[j] / (len + L2_GUARD) - centre[(r, j)])
                     .collect()
             }
         };
@@ -326,7 +331,7 @@ impl Ctx<'_> {
                 let f: Vec<f64> = norms
                     .iter()
                     .zip(self.eps)
-                    .map(|(&nv, &e)| nv.min(e) / (nv + 1e-12))
+                    .map(|(&nv, &e)| nv.min(e) / (nv + L2_GUARD))
                     .collect();
                 scale_rows(&mut diff, &f);
                 *v = self.x + diff;
@@ -385,7 +390,7 @@ impl Ctx<'_> {
             Norm::Linf => g.map(f64::signum_or_zero),
             Norm::L2 => {
                 let mut s = g.clone();
-                let f: Vec<f64> = row_norms(g).iter().map(|n| 1.0 / (n + 1e-12)).collect();
+                let f: Vec<f64> = row_norms(g).iter().map(|n| 1.0 / (n + L2_GUARD)).collect();
                 scale_rows(&mut s, &f);
                 s
             }

@@ -12,6 +12,10 @@ use crate::geometry::Constraint;
 use crate::model::Classifier;
 use nalgebra::{DMatrix, DVector};
 
+/// The 1e−4 DeepFool's reference code adds to |f| in each linearised step r = (|f| + 1e−4)·w/‖w‖²
+/// (Moosavi-Dezfooli et al. 2016), so that a step lands past the boundary rather than on it.
+pub const STEP_SLACK: f64 = 1e-4;
+
 /// DeepFool settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DeepFoolConfig {
@@ -105,7 +109,7 @@ pub fn deepfool(
                 }
             }
             let Some((_, f, w)) = best else { continue };
-            let step = &w * ((f + 1e-4) / w.norm_squared());
+            let step = &w * ((f + STEP_SLACK) / w.norm_squared());
             if it == 0 {
                 first_step.row_mut(i).copy_from(&step.transpose());
             }

@@ -14,6 +14,12 @@
 
 use crate::error::{Error, Result};
 
+/// The constant fra31/auto-attack adds to the DLR denominators (untargeted and targeted):
+/// part of the loss's definition, not a tolerance.
+pub const DLR_GUARD_AUTOATTACK: f64 = 1e-12;
+/// The constant adv_lib adds to the targeted DLR denominator (MALT's base attack).
+pub const DLR_GUARD_ADV_LIB: f64 = 1e-8;
+
 /// Which targeted DLR.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DlrForm {
@@ -100,7 +106,7 @@ impl Loss {
             (Self::Dlr, _) => {
                 let s = top4(z);
                 let a = argmax_except(z, y);
-                let den = z[s[0]] - z[s[2]] + 1e-12;
+                let den = z[s[0]] - z[s[2]] + DLR_GUARD_AUTOATTACK;
                 let num = z[y] - z[a];
                 // L = −num/den.
                 g[y] -= 1.0 / den;
@@ -113,8 +119,8 @@ impl Loss {
                 let t = t.unwrap_or(y);
                 let s = top4(z);
                 let c = match form {
-                    DlrForm::AutoAttack => 1e-12,
-                    DlrForm::AdvLib => 1e-8,
+                    DlrForm::AutoAttack => DLR_GUARD_AUTOATTACK,
+                    DlrForm::AdvLib => DLR_GUARD_ADV_LIB,
                 };
                 let den = z[s[0]] - 0.5 * (z[s[2]] + z[s[3]]) + c;
                 let other = match form {

@@ -100,7 +100,7 @@ impl Sanity {
     }
     /// Whether every check holds (‖δ‖ ≤ ε up to rounding, finite, inside [0, 1]).
     pub fn ok(&self) -> bool {
-        self.max_perturbation <= self.eps * (1.0 + 1e-9)
+        self.max_perturbation <= self.eps * (1.0 + crate::tol::RADIUS_ROUNDING)
             && self.non_finite == 0
             && self.min >= 0.0
             && self.max <= 1.0

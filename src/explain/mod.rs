@@ -25,6 +25,10 @@ use crate::rng::{self, Rng};
 use nalgebra::{DMatrix, DVector};
 use std::hash::{Hash, Hasher};
 
+/// Added to the product of two gradient norms before dividing by it in IP's cosine, so that a
+/// zero gradient gives cosine 0 rather than NaN: part of IP's definition here, not a tolerance.
+pub const COSINE_GUARD: f64 = 1e-15;
+
 /// The scores of every position.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scores {
@@ -68,7 +72,7 @@ pub fn scores(grads: &[DMatrix<f64>]) -> Result<Scores> {
             }
             for (w, v) in ip.iter_mut().enumerate() {
                 let dot: f64 = (0..d).map(|j| grads[a][(w, j)] * grads[b][(w, j)]).sum();
-                *v += (dot / (norms[a][w] * norms[b][w] + 1e-15)).abs() / pairs;
+                *v += (dot / (norms[a][w] * norms[b][w] + COSINE_GUARD)).abs() / pairs;
             }
         }
     }

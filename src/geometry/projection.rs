@@ -27,7 +27,7 @@ impl Projector {
         }
         let gram = basis.transpose() * &basis;
         let dev = (gram - DMatrix::identity(k, k)).abs().max();
-        if dev > 1e-8 {
+        if dev > crate::tol::ORTHONORMAL_TOL {
             return Err(Error::input(format!(
                 "tangent basis is not orthonormal (max |QᵀQ − I| = {dev:.2e})"
             )));

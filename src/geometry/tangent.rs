@@ -71,7 +71,7 @@ pub fn local_pca(
             let sq_q = queries.row(q).norm_squared();
             let mut dist: Vec<(f64, usize)> = (0..samples.nrows())
                 .map(|s| (sq_q + sq_s[s] - 2.0 * cross[(q, s)], s))
-                .filter(|(dd, _)| *dd > 1e-20 * (1.0 + sq_q))
+                .filter(|(dd, _)| *dd > crate::tol::SAME_POINT_TOL * (1.0 + sq_q))
                 .collect();
             dist.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
             let idx: Vec<usize> = dist.iter().take(k_nn).map(|&(_, s)| s).collect();

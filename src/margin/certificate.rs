@@ -27,9 +27,7 @@ use crate::model::Model;
 use nalgebra::{DMatrix, DVector};
 use serde::Serialize;
 
-/// Margins within this of 1 count as active in the box QP (a margin of 1 + 1e−15 from rounding
-/// must not force its multiplier to zero when δ₀ = 0).
-pub const ACTIVE_TOL: f64 = 1e-9;
+pub use crate::tol::ACTIVE_TOL;
 
 /// Options of [`certify`].
 #[derive(Clone, Debug, Default)]

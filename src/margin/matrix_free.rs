@@ -30,6 +30,7 @@ use crate::data::Binary;
 use crate::error::{Error, Result};
 use crate::loss::MarginLoss;
 use crate::model::{Linearized, Model};
+use crate::tol::{DESCENT_SLACK, SUPPORT_THRESHOLD};
 use nalgebra::DVector;
 use serde::Serialize;
 
@@ -220,7 +221,9 @@ pub fn certify(
             let f_next = half_sq(&theta, &u_next);
             let d = &next - &z;
             let model_bound = fz + grad.dot(&d) + 0.5 * lip * d.norm_squared();
-            if f_next <= model_bound + 1e-12 * fz.abs().max(f64::MIN_POSITIVE) || lip > 1e300 {
+            if f_next <= model_bound + DESCENT_SLACK * fz.abs().max(f64::MIN_POSITIVE)
+                || lip > 1e300
+            {
                 break (next, u_next, f_next);
             }
             lip *= 2.0;
@@ -294,7 +297,7 @@ pub fn certify(
         lambda_sum_bound: r_bound,
         support: lambda
             .iter()
-            .filter(|&&v| v > 0.0 && v > 1e-9 * max_l)
+            .filter(|&&v| v > 0.0 && v > SUPPORT_THRESHOLD * max_l)
             .count(),
         iterations,
         passes: ops.passes,

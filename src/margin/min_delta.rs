@@ -32,12 +32,8 @@ use good_lp::{constraint, microlp, variable, variables, Expression, Solution, So
 use nalgebra::{DMatrix, DVector};
 use serde::Serialize;
 
-/// Relative pivot tolerance of the numerical rank: a pivot below RANK_TOL·max diag(K) is zero.
-pub const RANK_TOL: f64 = 1e-10;
-/// Relative tolerance of "the same residual" (on K(λ − λ*) and on ε).
-pub const RESIDUAL_TOL: f64 = 1e-9;
-/// |q_i − 1| below which a point counts as on the margin when polishing the LP's λ.
-pub const MARGIN_TOL: f64 = 1e-6;
+use crate::tol::DELTA_ROUNDOFF;
+pub use crate::tol::{MARGIN_TOL, RANK_TOL, RESIDUAL_TOL};
 /// Largest n for which the LP is solved (dense K rows as constraints).
 pub const MAX_LP_POINTS: usize = 600;
 
@@ -201,7 +197,7 @@ pub fn choose(
         }
     }
     // The LP is worth its cost only when δ is above round-off, and affordable only for small n.
-    if n > MAX_LP_POINTS || !(delta0 > 1e-12 * scale) {
+    if n > MAX_LP_POINTS || !(delta0 > DELTA_ROUNDOFF * scale) {
         return Ok(keep(false, lambda.clone()));
     }
     let target = k * lambda;

@@ -31,16 +31,17 @@ pub fn max_diag(k: &DMatrix<f64>) -> f64 {
 }
 
 /// The tolerance on the NNLS gradient Kλ − b shared by every route that certifies multipliers:
-/// 1e−9 relative to the larger of ‖b‖∞ and max diag K·‖λ‖∞ (the scales of the two terms).
+/// [`GRADIENT_TOL`] relative to the larger of ‖b‖∞ and max diag K·‖λ‖∞ (the scales of the two
+/// terms).
 pub fn gradient_tol(k: &DMatrix<f64>, b: &DVector<f64>, lambda: &DVector<f64>) -> f64 {
-    1e-9 * b
-        .amax()
-        .max(max_diag(k) * lambda.amax())
-        .max(f64::MIN_POSITIVE)
+    GRADIENT_TOL
+        * b.amax()
+            .max(max_diag(k) * lambda.amax())
+            .max(f64::MIN_POSITIVE)
 }
 
-/// Relative threshold below which a multiplier counts as zero.
-pub const SUPPORT_THRESHOLD: f64 = 1e-9;
+pub use crate::tol::SUPPORT_THRESHOLD;
+use crate::tol::{AT_BOUND_TOL, GRADIENT_TOL, NO_WORSE_TOL};
 
 /// The algorithm that produced a set of multipliers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -356,7 +357,7 @@ pub fn polish_box(
 ) -> Option<DVector<f64>> {
     let n = b.len();
     let scale = raw.amax().max(f64::MIN_POSITIVE);
-    let tol = 1e-7 * scale;
+    let tol = AT_BOUND_TOL * scale;
     let at_upper = |i: usize| upper[i].is_some_and(|u| raw[i] >= u - tol);
     let free: Vec<usize> = (0..n).filter(|&i| raw[i] > tol && !at_upper(i)).collect();
     let mut lambda = DVector::from_fn(n, |i, _| {
@@ -394,7 +395,8 @@ pub fn polish_box(
             || (!lo && !hi && grad[i].abs() <= gtol)
             || (lo && hi)
     });
-    let no_worse = objective(k, b, &lambda) <= objective(k, b, raw) + 1e-12 * b.amax() * scale;
+    let no_worse =
+        objective(k, b, &lambda) <= objective(k, b, raw) + NO_WORSE_TOL * b.amax() * scale;
     (feasible && kkt && no_worse).then_some(lambda)
 }
 

@@ -25,8 +25,8 @@
 use super::nnls_bpp::gather;
 use nalgebra::{DMatrix, DVector};
 
-/// Relative Schur complement below which a column counts as dependent on the passive set.
-pub const DEPENDENCE_TOL: f64 = 1e-10;
+pub use crate::tol::DEPENDENCE_TOL;
+use crate::tol::DUAL_ENTRY_TOL;
 
 fn sub_solve(k: &DMatrix<f64>, p: &[usize], rhs: &DVector<f64>) -> Option<DVector<f64>> {
     let kp = k.select_rows(p).select_columns(p);
@@ -36,7 +36,7 @@ fn sub_solve(k: &DMatrix<f64>, p: &[usize], rhs: &DVector<f64>) -> Option<DVecto
 /// The minimiser described in the module documentation (λ zero outside `allowed`).
 pub fn lawson_hanson_gram(k: &DMatrix<f64>, b: &DVector<f64>, allowed: &[usize]) -> DVector<f64> {
     let n = b.len();
-    let tol = 1e-12
+    let tol = DUAL_ENTRY_TOL
         * b.amax()
             .max(super::multipliers::max_diag(k))
             .max(f64::MIN_POSITIVE);

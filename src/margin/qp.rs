@@ -5,6 +5,7 @@
 //! `AlmostSolved` is an answer with a warning, anything else is [`Error::Solver`].
 
 use crate::error::{Error, Result};
+use crate::tol::QP_TOL;
 use clarabel::algebra::CscMatrix;
 use clarabel::solver::{DefaultSettings, DefaultSolver, IPSolver, SolverStatus, SupportedConeT};
 use nalgebra::DMatrix;
@@ -77,13 +78,13 @@ pub fn csc_dense(a: &DMatrix<f64>) -> CscMatrix<f64> {
     CscMatrix::new(m, n, colptr, rowval, nzval)
 }
 
-/// Solver settings used for every QP: tolerances 1e−10 (kkt.md §3), quiet.
+/// Solver settings used for every QP: tolerances [`QP_TOL`] (kkt.md §3), quiet.
 pub fn settings() -> DefaultSettings<f64> {
     DefaultSettings {
         verbose: false,
-        tol_gap_abs: 1e-10,
-        tol_gap_rel: 1e-10,
-        tol_feas: 1e-10,
+        tol_gap_abs: QP_TOL,
+        tol_gap_rel: QP_TOL,
+        tol_feas: QP_TOL,
         max_iter: 200,
         ..DefaultSettings::default()
     }

@@ -31,7 +31,7 @@ pub fn measured(v: f64) -> Value {
         json!("NaN")
     } else if v.is_infinite() {
         json!(if v > 0.0 { "inf" } else { "-inf" })
-    } else if v.abs() < 1e-9 {
+    } else if v.abs() < crate::tol::SNAPSHOT_ZERO {
         json!(0.0)
     } else {
         json!(round_sig(v, 3))

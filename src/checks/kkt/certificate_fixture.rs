@@ -62,7 +62,7 @@ fn off_span(
     let u = rng::gaussian_vector(&mut rng::seeded(seed, stream::DIRECTIONS), theta.len(), 1.0);
     let off = &u - &q * (q.transpose() * &u);
     let off_norm = off.norm();
-    if !(off_norm > 1e-8 * u.norm()) {
+    if !(off_norm > crate::tol::OFF_SPAN_TOL * u.norm()) {
         return Err(crate::error::Error::Assumption {
             assumption: "near-orthogonality".into(),
             detail: "the margin gradients span the whole parameter space: the control has no step off their span".into(),

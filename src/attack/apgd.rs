@@ -25,33 +25,11 @@
 use super::objective::Objective;
 use crate::error::{ensure_finite, Error, Result};
 use crate::geometry::Constraint;
-use crate::linalg::{row_max_abs, row_norms, scale_rows};
+use crate::linalg::scale_rows;
 use crate::rng::{self, Rng};
 use nalgebra::{DMatrix, DVector};
 
-/// The 1e−12 both reference codes add to an L2 norm they divide by (the step direction
-/// g/(‖g‖₂ + 1e−12) and the projection's factor min(ε, ‖v‖)/(‖v‖ + 1e−12)): part of APGD's
-/// definition, not a tolerance.
-pub const L2_GUARD: f64 = 1e-12;
-
-/// The threat model.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-pub enum Norm {
-    /// ‖δ‖_∞ ≤ ε.
-    Linf,
-    /// ‖δ‖₂ ≤ ε.
-    L2,
-}
-
-impl Norm {
-    /// ‖v‖ in this norm for every row.
-    pub fn row_norms(self, v: &DMatrix<f64>) -> Vec<f64> {
-        match self {
-            Self::Linf => row_max_abs(v),
-            Self::L2 => row_norms(v),
-        }
-    }
-}
+pub use super::norm::{Norm, L2_GUARD};
 
 /// Which reference implementation's bookkeeping to follow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -315,28 +293,7 @@ fn plain_projected_step(
 impl Ctx<'_> {
     /// P: the ε-ball, then the box.
     fn project(&self, v: &mut DMatrix<f64>) {
-        let (n, d) = v.shape();
-        match self.cfg.norm {
-            Norm::Linf => {
-                for j in 0..d {
-                    for i in 0..n {
-                        let c = self.x[(i, j)];
-                        v[(i, j)] = v[(i, j)].max(c - self.eps[i]).min(c + self.eps[i]);
-                    }
-                }
-            }
-            Norm::L2 => {
-                let mut diff = &*v - self.x;
-                let norms = row_norms(&diff);
-                let f: Vec<f64> = norms
-                    .iter()
-                    .zip(self.eps)
-                    .map(|(&nv, &e)| nv.min(e) / (nv + L2_GUARD))
-                    .collect();
-                scale_rows(&mut diff, &f);
-                *v = self.x + diff;
-            }
-        }
+        self.cfg.norm.project_rows(v, self.x, self.eps);
         if let Some((lo, hi)) = self.cfg.bounds {
             v.apply(|t| *t = t.clamp(lo, hi));
         }
@@ -390,7 +347,11 @@ impl Ctx<'_> {
             Norm::Linf => g.map(f64::signum_or_zero),
             Norm::L2 => {
                 let mut s = g.clone();
-                let f: Vec<f64> = row_norms(g).iter().map(|n| 1.0 / (n + L2_GUARD)).collect();
+                let f: Vec<f64> = Norm::L2
+                    .row_norms(g)
+                    .iter()
+                    .map(|n| 1.0 / (n + L2_GUARD))
+                    .collect();
                 scale_rows(&mut s, &f);
                 s
             }

@@ -14,13 +14,6 @@ use crate::error::{Error, Result};
 use good_lp::{constraint, microlp, variable, variables, Expression, Solution, SolverModel};
 use nalgebra::{DMatrix, DVector};
 
-fn dual(norm: Norm, v: &[f64]) -> f64 {
-    match norm {
-        Norm::Linf => v.iter().map(|a| a.abs()).sum(),
-        Norm::L2 => v.iter().map(|a| a * a).sum::<f64>().sqrt(),
-    }
-}
-
 /// Closed-form minimal distance d_t and perturbation δ_t of a linear model (W: K × d rows w_c,
 /// b: K) from x with label y toward class t (no box).
 pub fn linear_distance(
@@ -33,7 +26,7 @@ pub fn linear_distance(
 ) -> (f64, DVector<f64>) {
     let f = w * x + b;
     let diff: DVector<f64> = (w.row(t) - w.row(y)).transpose();
-    let q = dual(norm, diff.as_slice());
+    let q = norm.dual_of(diff.as_slice());
     let dist = (f[y] - f[t]).max(0.0) / q;
     let delta = match norm {
         Norm::Linf => diff.map(|v| v.signum() * f64::from(u8::from(v != 0.0))) * dist,
@@ -106,15 +99,8 @@ pub fn certified_radius(
             grad += w1.row(j).transpose() * (v[(t, j)] - v[(y, j)]);
         }
     }
-    let gq = dual(norm, grad.as_slice());
-    let nq: Vec<f64> = (0..m)
-        .map(|j| {
-            dual(
-                norm,
-                w1.row(j).iter().copied().collect::<Vec<_>>().as_slice(),
-            )
-        })
-        .collect();
+    let gq = norm.dual_of(grad.as_slice());
+    let nq: Vec<f64> = norm.dual_row_norms(w1);
     // F(ε) = g + ε·gq + Σ_j a_j (ε n_j − |p_j|)_+ ; slopes change at ε_j = |p_j|/n_j.
     let mut bps: Vec<(f64, f64)> = (0..m)
         .filter(|&j| a[j] > 0.0 && nq[j] > 0.0)

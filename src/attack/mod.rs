@@ -7,6 +7,7 @@
 //! - [`mod@binary`]: a scalar model N(x) viewed as the two-logit classifier (0, N(x));
 //! - [`mod@apgd`]: APGD for L∞ and L2 (Croce & Hein 2020) with both reference variants, optional box
 //!   and a tangent-space constraint on the steps;
+//! - [`mod@norm`]: the threat model's norm, its dual and the projection onto the ε-ball;
 //! - [`mod@minimal`]: the smallest ε at which an attack succeeds, by bisection;
 //! - [`mod@deepfool`]: minimal L2 perturbations by iterated linearisation (DeepFool);
 //! - [`mod@line`]: exact first sign change of a two-layer ReLU net along a ray;
@@ -33,6 +34,7 @@ pub mod line;
 pub mod losses;
 pub mod malt;
 pub mod minimal;
+pub mod norm;
 pub mod objective;
 pub mod report;
 pub mod square;

@@ -80,10 +80,7 @@ impl Sanity {
         let mut max_perturbation: f64 = 0.0;
         for i in 0..x.nrows() {
             let d = x_adv.row(i) - x.row(i);
-            let n = match norm {
-                Norm::Linf => d.amax(),
-                Norm::L2 => d.norm(),
-            };
+            let n = norm.of(d.as_slice());
             max_perturbation = if n.is_nan() {
                 n
             } else {

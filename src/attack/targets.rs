@@ -13,7 +13,6 @@
 use super::apgd::Norm;
 use super::objective::Cost;
 use crate::error::{Error, Result};
-use crate::linalg::row_norms;
 use crate::model::Classifier;
 use nalgebra::DMatrix;
 
@@ -90,22 +89,6 @@ pub fn rank(
     })
 }
 
-/// The dual norm of every row: ‖·‖₁ for L∞, ‖·‖₂ for L2.
-pub fn dual_norms(norm: Norm, g: &DMatrix<f64>) -> Vec<f64> {
-    match norm {
-        Norm::L2 => row_norms(g),
-        Norm::Linf => {
-            let mut s = vec![0.0; g.nrows()];
-            for col in g.column_iter() {
-                for (a, v) in s.iter_mut().zip(col.iter()) {
-                    *a += v.abs();
-                }
-            }
-            s
-        }
-    }
-}
-
 /// MALT's rankings for every row of `x`: one forward pass, then one forward-backward pass per
 /// candidate rank with cotangent e_c − e_y (as the official code does). Returns the rankings and
 /// the passes per sample (1 forward + testk gradients).
@@ -130,7 +113,7 @@ pub fn malt_rankings(
                 f64::from(u8::from(c == cands[i][r])) - f64::from(u8::from(c == y[i]))
             })
         });
-        for (i, v) in dual_norms(norm, &g).into_iter().enumerate() {
+        for (i, v) in norm.dual_row_norms(&g).into_iter().enumerate() {
             norms[i][cands[i][r]] = v;
         }
     }
@@ -196,13 +179,6 @@ mod tests {
         assert_eq!(autoattack_targets(&z, 4), vec![1, 0, 2, 4]);
     }
 
-    #[test]
-    fn dual_norms_are_l1_for_linf_and_l2_for_l2() {
-        let g = DMatrix::from_row_slice(2, 3, &[3.0, -4.0, 0.0, -1.0, 2.0, -2.0]);
-        assert_eq!(dual_norms(Norm::Linf, &g), vec![7.0, 5.0]);
-        assert_eq!(dual_norms(Norm::L2, &g), vec![5.0, 3.0]);
-    }
-
     /// On a linear classifier z = Wx + b the gradient of f_c − f_y is w_c − w_y, so MALT's
     /// scores are (z_ŷ − z_c)/‖w_c − w_y‖_q, computed here from W directly.
     #[test]
@@ -228,7 +204,7 @@ mod tests {
             for (i, ranking) in got.iter().enumerate() {
                 let zi: Vec<f64> = z.row(i).iter().copied().collect();
                 let diff = |c: usize| DMatrix::from_fn(1, d, |_, j| w[(c, j)] - w[(y[i], j)]);
-                let want = rank(&zi, y[i], |c| dual_norms(norm, &diff(c))[0], 2, 3).unwrap();
+                let want = rank(&zi, y[i], |c| norm.dual_row_norms(&diff(c))[0], 2, 3).unwrap();
                 assert_eq!(ranking.candidates, want.candidates);
                 assert_eq!(ranking.targets, want.targets);
                 for (a, b) in ranking.scores.iter().zip(&want.scores) {

@@ -502,6 +502,47 @@ mod tests {
         assert_eq!((r.steps, r.stop), (7, StopReason::Observer));
     }
 
+    /// The loss threshold is strict: a run whose loss equals it exactly goes on.
+    #[test]
+    fn the_loss_stop_needs_a_loss_strictly_below_the_threshold() {
+        let data = separable(1.0);
+        let w0 = DVector::from_vec(vec![0.1, -0.1]);
+        let (_, loss0, _) = loss_and_grad(&Linear::new(w0.clone()), &data, MarginLoss::Logistic);
+        let cfg = TrainConfig {
+            stop_loss: Some(loss0),
+            ..TrainConfig::new(0.5, 50, MarginLoss::Logistic)
+        };
+        for observed in [false, true] {
+            let mut w = Linear::new(w0.clone());
+            let r = if observed {
+                train(&mut w, &data, &cfg, &mut watch())
+            } else {
+                train(&mut w, &data, &cfg, &mut observer::NoObserver)
+            }
+            .expect("runs");
+            assert_eq!(r.stop, StopReason::Loss, "observed: {observed}");
+            assert!(r.steps >= 1 && r.loss < loss0, "observed: {observed}: {r:?}");
+        }
+    }
+
+    /// An infinite summed loss alone (finite margins, finite logistic gradient) ends the run
+    /// with the non-finite error, on both paths, even with no step to take.
+    #[test]
+    fn an_infinite_loss_alone_is_an_error() {
+        let x = DMatrix::from_row_slice(2, 2, &[-1.0, 0.0, -1.0, 0.0]);
+        let data = Binary::new(x, DVector::from_vec(vec![1.0, 1.0])).expect("labels ±1");
+        let w0 = DVector::from_vec(vec![1.5e308, 0.0]);
+        let (margins, total, grad) =
+            loss_and_grad(&Linear::new(w0.clone()), &data, MarginLoss::Logistic);
+        assert!(margins.iter().all(|q| q.is_finite()) && grad.iter().all(|g| g.is_finite()));
+        assert_eq!(total, f64::INFINITY);
+        let cfg = TrainConfig::new(0.1, 0, MarginLoss::Logistic);
+        let mut w = Linear::new(w0.clone());
+        assert!(is_non_finite(train(&mut w, &data, &cfg, &mut observer::NoObserver)));
+        let mut w = Linear::new(w0);
+        assert!(is_non_finite(train(&mut w, &data, &cfg, &mut watch())));
+    }
+
     /// Path lengths and masses: one step of GD on a linear model moves θ by η‖g‖.
     #[test]
     fn the_path_of_one_step_is_the_step_length() {

@@ -4,7 +4,7 @@
 
 use super::row;
 use crate::attack::losses::sorted_desc;
-use crate::attack::targets::{dual_norms, malt_rankings, rank};
+use crate::attack::targets::{malt_rankings, rank};
 use crate::attack::Norm;
 use crate::check::{Agg, Check, Ctx, Evidence};
 use crate::error::Result;
@@ -73,7 +73,7 @@ impl Check for ScoreUnit {
             let g = rng::gaussian_matrix(&mut r, kk, d, 1.0);
             let norm = if case % 2 == 0 { Norm::Linf } else { Norm::L2 };
             let diff = DMatrix::from_fn(kk, d, |c, j| g[(c, j)] - g[(y, j)]);
-            let norms = dual_norms(norm, &diff);
+            let norms = norm.dual_row_norms(&diff);
             // L∞ scores use ‖·‖₁, L2 scores ‖·‖₂.
             for (c, got) in norms.iter().enumerate() {
                 let want: f64 = match norm {
@@ -142,7 +142,7 @@ impl Check for ScoreUnit {
                                     .transpose()
                                     .as_slice(),
                             );
-                            dual_norms(norm, &dg)[0]
+                            norm.dual_row_norms(&dg)[0]
                         })
                         .collect();
                     mlp_bad +=

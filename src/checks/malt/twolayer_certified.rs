@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::geometry::Constraint;
 use crate::model::{Classifier, Mlp};
 use crate::rng::{self, stream};
-use nalgebra::DMatrix;
+use nalgebra::{DMatrix, DVector};
 
 pub struct TwolayerCertified;
 
@@ -48,35 +48,25 @@ struct P {
 pub(super) fn radii(net: &Mlp, x: &DMatrix<f64>, y: &[usize], norm: Norm) -> Result<Vec<Vec<f64>>> {
     let k = net.classes();
     let (w1, b1) = net.weights(0).ok_or_else(|| Error::input("empty MLP"))?;
-    if let Some((v, c)) = net.weights(1) {
-        Ok((0..x.nrows())
-            .map(|i| {
-                (0..k)
-                    .map(|t| {
-                        if t == y[i] {
-                            f64::INFINITY
-                        } else {
-                            certified_radius(&w1, &b1, &v, &c, &col(x, i), y[i], t, norm)
-                        }
-                    })
-                    .collect()
-            })
-            .collect())
-    } else {
-        Ok((0..x.nrows())
-            .map(|i| {
-                (0..k)
-                    .map(|t| {
-                        if t == y[i] {
-                            f64::INFINITY
-                        } else {
-                            linear_distance(&w1, &b1, &col(x, i), y[i], t, norm).0
-                        }
-                    })
-                    .collect()
-            })
-            .collect())
-    }
+    let second = net.weights(1);
+    let radius = |xi: &DVector<f64>, label: usize, t: usize| match &second {
+        Some((v, c)) => certified_radius(&w1, &b1, v, c, xi, label, t, norm),
+        None => linear_distance(&w1, &b1, xi, label, t, norm).0,
+    };
+    Ok((0..x.nrows())
+        .map(|i| {
+            let xi = col(x, i);
+            (0..k)
+                .map(|t| {
+                    if t == y[i] {
+                        f64::INFINITY
+                    } else {
+                        radius(&xi, y[i], t)
+                    }
+                })
+                .collect()
+        })
+        .collect())
 }
 
 impl Check for TwolayerCertified {

@@ -7,7 +7,7 @@
 use super::{cluster_net, cluster_of, row};
 use crate::attack::losses::{DlrForm, Loss};
 use crate::attack::minimal::minimal_radius;
-use crate::attack::targets::{by_logit, dual_norms, malt_rankings};
+use crate::attack::targets::{by_logit, malt_rankings};
 use crate::attack::{malt, ApgdConfig, ClassObjective, Goal, MaltConfig, Norm, Variant};
 use crate::check::{Agg, Check, Ctx, Evidence};
 use crate::error::Result;
@@ -129,8 +129,8 @@ impl Check for TwolayerMesoscopic {
             let (v0, g0) = margin_gradients(&net, &xs, &ts, &ys);
             let (v1, g1) = margin_gradients(&net, &(&xs + &delta), &ts, &ys);
             let predicted = g0.component_mul(&delta).column_sum();
-            let drift_num = dual_norms(norm, &(&g1 - &g0));
-            let grad_norm = dual_norms(norm, &g0);
+            let drift_num = norm.dual_row_norms(&(&g1 - &g0));
+            let grad_norm = norm.dual_row_norms(&g0);
             for r in 0..hit.len() {
                 lin_err.push((v1[r] - (v0[r] + predicted[r])).abs() / v0[r].abs());
                 drift.push(drift_num[r] / grad_norm[r]);
@@ -196,10 +196,11 @@ impl Check for TwolayerMesoscopic {
         // E_t(ε) = Σ_j |V_tj − V_yj|·(ε‖w_j‖₁ − |p_j|)_+ with the pre-activations of every point
         // from one product and the row norms ‖w_j‖₁ once.
         let pre = crate::linalg::mul(data.x(), crate::linalg::Op::N, &w1, crate::linalg::Op::T);
-        let w_l1 = dual_norms(Norm::Linf, &w1);
+        let w_l1 = Norm::Linf.dual_row_norms(&w1);
         let top: Vec<usize> = ranks.iter().map(|rk| rk.targets[0]).collect();
         let (_, g) = margin_gradients(&net, data.x(), &top, data.y());
-        let ratio: Vec<f64> = dual_norms(norm, &g)
+        let ratio: Vec<f64> = norm
+            .dual_row_norms(&g)
             .into_iter()
             .enumerate()
             .map(|(i, gq)| {

@@ -12,7 +12,7 @@
 //! exactly by sorting the breakpoints of a piecewise-linear equation.
 
 use super::apgd::Norm;
-use super::objective::Cost;
+use super::objective::{Cost, Counted};
 use crate::model::Classifier;
 use nalgebra::DMatrix;
 
@@ -136,7 +136,7 @@ mod tests {
                 assert!(inside, "trial {trial}");
                 if (reached - b).abs() < 1e-9 {
                     // Minimality against random feasible points on the hyperplane in the box.
-                    let nd = norm_of(norm, &d);
+                    let nd = norm.of(&d);
                     for _ in 0..50 {
                         let q: Vec<f64> = (0..n).map(|_| rng::uniform(&mut r)).collect();
                         let off = b - w.iter().zip(&q).map(|(a, x)| a * x).sum::<f64>();
@@ -147,7 +147,7 @@ mod tests {
                         q2[j] += off / w[j];
                         if (0.0..=1.0).contains(&q2[j]) {
                             let e: Vec<f64> = q2.iter().zip(&p).map(|(a, x)| a - x).collect();
-                            assert!(nd <= norm_of(norm, &e) + 1e-9, "trial {trial} {norm:?}");
+                            assert!(nd <= norm.of(&e) + 1e-9, "trial {trial} {norm:?}");
                         }
                     }
                 }
@@ -167,13 +167,6 @@ pub struct FabResult {
     pub cost: Cost,
 }
 
-fn norm_of(norm: Norm, v: &[f64]) -> f64 {
-    match norm {
-        Norm::L2 => v.iter().map(|a| a * a).sum::<f64>().sqrt(),
-        Norm::Linf => v.iter().fold(0.0, |m, a| m.max(a.abs())),
-    }
-}
-
 /// FAB-T toward `targets` (one per row) inside the box [0, 1].
 pub fn fab_targeted(
     model: &dyn Classifier,
@@ -188,14 +181,13 @@ pub fn fab_targeted(
     let mut x1 = x.clone();
     let mut best = x.clone();
     let mut radius = vec![f64::INFINITY; n];
-    let mut cost = Cost::default();
+    let counted = Counted::new(model);
     for _ in 0..cfg.n_iter {
-        let (z, g, _) = model.forward_backward(&x1, false, &mut |zz| {
+        let (z, g, _) = counted.forward_backward(&x1, false, &mut |zz| {
             DMatrix::from_fn(zz.nrows(), k, |i, c| {
                 f64::from(u8::from(c == y[i])) - f64::from(u8::from(c == targets[i]))
             })
         });
-        cost.gradients += n;
         let mut next = x1.clone();
         for i in 0..n {
             let (xi, x0, w) = (row(&x1, i), row(x, i), row(&g, i));
@@ -203,7 +195,7 @@ pub fn fab_targeted(
             let b = -f + w.iter().zip(&xi).map(|(a, v)| a * v).sum::<f64>();
             let d1 = project_to_hyperplane(&xi, &w, b, 0.0, 1.0, cfg.norm);
             let d2 = project_to_hyperplane(&x0, &w, b, 0.0, 1.0, cfg.norm);
-            let (a1, a2) = (norm_of(cfg.norm, &d1), norm_of(cfg.norm, &d2));
+            let (a1, a2) = (cfg.norm.of(&d1), cfg.norm.of(&d2));
             let alpha = if a1 + a2 > 0.0 {
                 (a1 / (a1 + a2)).clamp(0.0, cfg.alpha_max)
             } else {
@@ -215,13 +207,12 @@ pub fn fab_targeted(
                 next[(i, j)] = v.clamp(0.0, 1.0);
             }
         }
-        let z1 = model.logits(&next);
-        cost.forwards += n;
+        let z1 = counted.logits(&next);
         for i in 0..n {
             let zr: Vec<f64> = row(&z1, i);
             if super::losses::argmax(&zr) != y[i] {
                 let delta: Vec<f64> = (0..d).map(|j| next[(i, j)] - x[(i, j)]).collect();
-                let t = norm_of(cfg.norm, &delta);
+                let t = cfg.norm.of(&delta);
                 if t < radius[i] {
                     radius[i] = t;
                     best.row_mut(i).copy_from(&next.row(i));
@@ -236,7 +227,7 @@ pub fn fab_targeted(
     FabResult {
         x_adv: best,
         radius,
-        cost,
+        cost: counted.cost(),
     }
 }
 
@@ -281,7 +272,7 @@ mod pipeline_tests {
                     found += 1;
                     assert_ne!(predicted[i], y[i]);
                     let d: Vec<f64> = (0..10).map(|j| out.x_adv[(i, j)] - x[(i, j)]).collect();
-                    assert!((norm_of(norm, &d) - out.radius[i]).abs() <= 1e-12);
+                    assert!((norm.of(&d) - out.radius[i]).abs() <= 1e-12);
                 }
             }
             assert!(found > 0, "{norm:?}: FAB found nothing");

@@ -77,14 +77,58 @@ pub trait Objective: Sync {
     fn cost(&self) -> Cost;
 }
 
+/// A classifier whose passes are counted per sample: every attack makes its passes through
+/// one, so the cost model (malt.md §7) is counted in one place. A forward pass of n rows counts
+/// n forwards, a forward + backward pass n gradients.
+pub struct Counted<'a> {
+    model: &'a dyn Classifier,
+    grads: AtomicUsize,
+    forwards: AtomicUsize,
+}
+
+impl<'a> Counted<'a> {
+    /// Counts from zero.
+    pub fn new(model: &'a dyn Classifier) -> Self {
+        Self {
+            model,
+            grads: AtomicUsize::new(0),
+            forwards: AtomicUsize::new(0),
+        }
+    }
+    /// The classifier (its passes through this are not counted).
+    pub fn model(&self) -> &'a dyn Classifier {
+        self.model
+    }
+    /// The logits of every row: one counted forward pass per row.
+    pub fn logits(&self, x: &DMatrix<f64>) -> DMatrix<f64> {
+        self.forwards.fetch_add(x.nrows(), Ordering::Relaxed);
+        self.model.logits(x)
+    }
+    /// [`Classifier::forward_backward`]: one counted gradient pass per row.
+    pub fn forward_backward(
+        &self,
+        x: &DMatrix<f64>,
+        want_params: bool,
+        cot: &mut dyn FnMut(&DMatrix<f64>) -> DMatrix<f64>,
+    ) -> (DMatrix<f64>, DMatrix<f64>, Option<DVector<f64>>) {
+        self.grads.fetch_add(x.nrows(), Ordering::Relaxed);
+        self.model.forward_backward(x, want_params, cot)
+    }
+    /// Passes made so far.
+    pub fn cost(&self) -> Cost {
+        Cost {
+            gradients: self.grads.load(Ordering::Relaxed),
+            forwards: self.forwards.load(Ordering::Relaxed),
+        }
+    }
+}
+
 /// A loss on a classifier's logits with labels and an optional target per point.
 pub struct ClassObjective<'a> {
-    model: &'a dyn Classifier,
+    model: Counted<'a>,
     labels: &'a [usize],
     loss: Loss,
     goal: Goal,
-    grads: AtomicUsize,
-    forwards: AtomicUsize,
 }
 
 impl<'a> ClassObjective<'a> {
@@ -121,12 +165,10 @@ impl<'a> ClassObjective<'a> {
             return Err(Error::input(format!("{loss:?} needs a target per point")));
         }
         Ok(Self {
-            model,
+            model: Counted::new(model),
             labels,
             loss,
             goal,
-            grads: AtomicUsize::new(0),
-            forwards: AtomicUsize::new(0),
         })
     }
     fn target(&self, i: usize) -> Option<usize> {
@@ -146,11 +188,10 @@ impl<'a> ClassObjective<'a> {
 
 impl Objective for ClassObjective<'_> {
     fn dim(&self) -> usize {
-        self.model.input_dim()
+        self.model.model().input_dim()
     }
     fn eval(&self, x: &DMatrix<f64>, idx: &[usize]) -> Eval {
         let n = x.nrows();
-        self.grads.fetch_add(n, Ordering::Relaxed);
         let mut loss = DVector::zeros(n);
         let mut success = vec![false; n];
         let (_, grad, _) = self.model.forward_backward(x, false, &mut |z| {
@@ -177,7 +218,6 @@ impl Objective for ClassObjective<'_> {
         }
     }
     fn success(&self, x: &DMatrix<f64>, idx: &[usize]) -> Vec<bool> {
-        self.forwards.fetch_add(x.nrows(), Ordering::Relaxed);
         let z = self.model.logits(x);
         (0..x.nrows())
             .map(|r| {
@@ -187,16 +227,51 @@ impl Objective for ClassObjective<'_> {
             .collect()
     }
     fn cost(&self) -> Cost {
-        Cost {
-            gradients: self.grads.load(Ordering::Relaxed),
-            forwards: self.forwards.load(Ordering::Relaxed),
-        }
+        self.model.cost()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each pass counts its rows: forwards for logits, gradients for forward + backward, and
+    /// the objective's evaluations count through the same counter.
+    #[test]
+    fn passes_are_counted_per_row() {
+        use crate::model::{Activation, Mlp};
+        let net = Mlp::init(
+            &mut crate::rng::seeded(1, 0),
+            vec![3, 4, 3],
+            Activation::Relu,
+            1.0,
+        )
+        .expect("sizes");
+        let x = DMatrix::from_element(5, 3, 0.5);
+        let counted = Counted::new(&net);
+        assert_eq!(counted.logits(&x), net.logits(&x));
+        counted.forward_backward(&x.rows(0, 2).into_owned(), false, &mut |z| z.clone());
+        assert_eq!(
+            counted.cost(),
+            Cost {
+                gradients: 2,
+                forwards: 5
+            }
+        );
+        let labels = [0, 1, 2, 0, 1];
+        let obj = ClassObjective::new(&net, &labels, Loss::CrossEntropy, Goal::Untargeted)
+            .expect("labels are classes");
+        let idx: Vec<usize> = (0..5).collect();
+        obj.eval(&x, &idx);
+        obj.success(&x.rows(0, 3).into_owned(), &idx[..3]);
+        assert_eq!(
+            obj.cost(),
+            Cost {
+                gradients: 5,
+                forwards: 3
+            }
+        );
+    }
 
     #[test]
     fn forward_units_weigh_a_gradient_pass_as_one_plus_rho_forwards() {

@@ -21,7 +21,7 @@
 //! pass per query and still-robust point.
 
 use super::apgd::Norm;
-use super::objective::Cost;
+use super::objective::{Cost, Counted};
 use crate::model::Classifier;
 use crate::rng::{self, Rng};
 use nalgebra::DMatrix;
@@ -34,7 +34,7 @@ fn p_schedule(it: usize, n_iter: usize, p_init: f64) -> f64 {
 }
 
 /// Margin z_y − max_{j≠y} z_j per row.
-fn margins(model: &dyn Classifier, x: &DMatrix<f64>, y: &[usize]) -> Vec<f64> {
+fn margins(model: &Counted<'_>, x: &DMatrix<f64>, y: &[usize]) -> Vec<f64> {
     let z = model.logits(x);
     (0..x.nrows())
         .map(|i| {
@@ -104,7 +104,7 @@ pub fn square(
     } else {
         (1, d)
     };
-    let mut cost = Cost::default();
+    let counted = Counted::new(model);
     let mut best = x.clone();
     match norm {
         Norm::Linf => {
@@ -129,8 +129,7 @@ pub fn square(
             }
         }
     }
-    let mut margin = margins(model, &best, y);
-    cost.forwards += n;
+    let mut margin = margins(&counted, &best, y);
     for it in 1..queries {
         let live: Vec<usize> = (0..n).filter(|&i| margin[i] > 0.0).collect();
         if live.is_empty() {
@@ -163,7 +162,7 @@ pub fn square(
                         }
                     }
                     let delta: Vec<f64> = (0..d).map(|j| cand[(r, j)] - x[(i, j)]).collect();
-                    let nd = delta.iter().map(|v| v * v).sum::<f64>().sqrt();
+                    let nd = Norm::L2.of(&delta);
                     let f = if nd > 0.0 { eps / nd } else { 0.0 };
                     for j in 0..d {
                         cand[(r, j)] = (x[(i, j)] + delta[j] * f).clamp(0.0, 1.0);
@@ -172,8 +171,7 @@ pub fn square(
             }
         }
         let ys: Vec<usize> = live.iter().map(|&i| y[i]).collect();
-        let m = margins(model, &cand, &ys);
-        cost.forwards += live.len();
+        let m = margins(&counted, &cand, &ys);
         for (r, &i) in live.iter().enumerate() {
             if m[r] < margin[i] {
                 margin[i] = m[r];
@@ -184,7 +182,7 @@ pub fn square(
     SquareResult {
         x_adv: best,
         success: margin.iter().map(|&m| m < 0.0).collect(),
-        cost,
+        cost: counted.cost(),
     }
 }
 

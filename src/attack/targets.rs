@@ -11,7 +11,7 @@
 //! AutoAttack's APGD-T attacks the 2nd … (k+1)-th largest clean logits.
 
 use super::apgd::Norm;
-use super::objective::Cost;
+use super::objective::{Cost, Counted};
 use crate::error::{Error, Result};
 use crate::model::Classifier;
 use nalgebra::DMatrix;
@@ -103,12 +103,13 @@ pub fn malt_rankings(
     let kk = model.classes();
     check_sizes(k, testk, kk)?;
     let n = x.nrows();
-    let z = model.logits(x);
+    let counted = Counted::new(model);
+    let z = counted.logits(x);
     let rows: Vec<Vec<f64>> = (0..n).map(|i| z.row(i).iter().copied().collect()).collect();
     let cands: Vec<Vec<usize>> = (0..n).map(|i| by_logit(&rows[i], y[i])).collect();
     let mut norms = vec![vec![0.0; kk]; n];
     for r in 0..testk {
-        let (_, g, _) = model.forward_backward(x, false, &mut |zz| {
+        let (_, g, _) = counted.forward_backward(x, false, &mut |zz| {
             DMatrix::from_fn(zz.nrows(), kk, |i, c| {
                 f64::from(u8::from(c == cands[i][r])) - f64::from(u8::from(c == y[i]))
             })
@@ -120,13 +121,7 @@ pub fn malt_rankings(
     let out = (0..n)
         .map(|i| rank(&rows[i], y[i], |c| norms[i][c], k, testk))
         .collect::<Result<Vec<_>>>()?;
-    Ok((
-        out,
-        Cost {
-            gradients: n * testk,
-            forwards: n,
-        },
-    ))
+    Ok((out, counted.cost()))
 }
 
 /// AutoAttack's APGD-T targets: the 2nd … (k+1)-th largest logits.

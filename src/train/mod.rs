@@ -521,7 +521,10 @@ mod tests {
             }
             .expect("runs");
             assert_eq!(r.stop, StopReason::Loss, "observed: {observed}");
-            assert!(r.steps >= 1 && r.loss < loss0, "observed: {observed}: {r:?}");
+            assert!(
+                r.steps >= 1 && r.loss < loss0,
+                "observed: {observed}: {r:?}"
+            );
         }
     }
 
@@ -538,7 +541,12 @@ mod tests {
         assert_eq!(total, f64::INFINITY);
         let cfg = TrainConfig::new(0.1, 0, MarginLoss::Logistic);
         let mut w = Linear::new(w0.clone());
-        assert!(is_non_finite(train(&mut w, &data, &cfg, &mut observer::NoObserver)));
+        assert!(is_non_finite(train(
+            &mut w,
+            &data,
+            &cfg,
+            &mut observer::NoObserver
+        )));
         let mut w = Linear::new(w0);
         assert!(is_non_finite(train(&mut w, &data, &cfg, &mut watch())));
     }

@@ -239,6 +239,29 @@ mod tests {
         assert_ne!(first(4), first(5));
     }
 
+    /// Adam's first step is η·g/(|g| + ε) in every coordinate (m̂ = g, v̂ = g² after the bias
+    /// correction); ε matters where |g| is small.
+    #[test]
+    fn the_first_adam_step_is_eta_g_over_abs_g_plus_eps() {
+        let (beta1, beta2, eps) = (0.9, 0.999, 1e-8);
+        let method = Method::Adam { beta1, beta2, eps };
+        let mut u = Update::new(0.1, method, 0.0, None, 3).expect("valid");
+        let theta0 = DVector::from_vec(vec![1.0, -1.0, 0.5]);
+        let g = DVector::from_vec(vec![1e-6, -2e-6, 3.0]);
+        let mut theta = theta0.clone();
+        assert_eq!(u.apply(&mut theta, Some(&g)), 1.0);
+        for i in 0..3 {
+            let step = theta0[i] - theta[i];
+            let want = 0.1 * g[i] / (g[i].abs() + eps);
+            assert!(
+                (step - want).abs() <= 1e-12 * want.abs(),
+                "θ[{i}]: {step} vs {want}"
+            );
+        }
+        // At |g| = 1e−6 the step is visibly below η: 0.1·1e−6/(1e−6 + 1e−8).
+        assert!((theta0[0] - theta[0] - 0.1 / 1.01).abs() < 1e-12);
+    }
+
     #[test]
     fn the_factors_come_from_the_old_parameters() {
         // θ₁ = (3, 4), ‖θ₁‖ = 5; η = 0.5, λ = 2: penalty factor 1 − 1/5 = 0.8; decay 0.5.

@@ -400,6 +400,106 @@ mod tests {
         assert_eq!(rf.shrink, rp.shrink);
     }
 
+    /// A linear model that counts the calls of its fused step.
+    #[derive(Clone)]
+    struct CountsDescents {
+        inner: Linear,
+        descents: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    impl Model for CountsDescents {
+        fn name(&self) -> String {
+            self.inner.name()
+        }
+        fn input_dim(&self) -> usize {
+            self.inner.input_dim()
+        }
+        fn params(&self) -> &DVector<f64> {
+            self.inner.params()
+        }
+        fn params_mut(&mut self) -> &mut DVector<f64> {
+            self.inner.params_mut()
+        }
+        fn homogeneity(&self) -> Option<u32> {
+            self.inner.homogeneity()
+        }
+        fn forward(&self, x: &DMatrix<f64>) -> DVector<f64> {
+            self.inner.forward(x)
+        }
+        fn jvp(&self, x: &DMatrix<f64>, u: &DVector<f64>) -> DVector<f64> {
+            self.inner.jvp(x, u)
+        }
+        fn vjp(&self, x: &DMatrix<f64>, c: &DVector<f64>) -> DVector<f64> {
+            self.inner.vjp(x, c)
+        }
+        fn descend(
+            &mut self,
+            x: &DMatrix<f64>,
+            coef: &mut dyn FnMut(&DVector<f64>) -> Option<DVector<f64>>,
+            lr: f64,
+            decay: f64,
+        ) -> DVector<f64> {
+            self.descents
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.inner.descend(x, coef, lr, decay)
+        }
+        fn jacobian(&self, x: &DMatrix<f64>) -> DMatrix<f64> {
+            self.inner.jacobian(x)
+        }
+        fn input_grad(&self, x: &DMatrix<f64>) -> DMatrix<f64> {
+            self.inner.input_grad(x)
+        }
+        fn boxed_clone(&self) -> Box<dyn Model> {
+            Box::new(self.clone())
+        }
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
+        }
+    }
+
+    /// Unobserved full-batch GD takes the fused step, one call a step and one for the final
+    /// point; an observer, SGD, Adam, the penalty or path lengths take the plain step.
+    #[test]
+    fn only_plain_unobserved_gd_takes_the_fused_step() {
+        let data = separable(1.0);
+        let base = TrainConfig::new(0.1, 5, MarginLoss::Logistic);
+        let descents = |cfg: &TrainConfig, observed: bool| {
+            let mut m = CountsDescents {
+                inner: Linear::new(DVector::from_vec(vec![0.1, 0.1])),
+                descents: Default::default(),
+            };
+            if observed {
+                train(&mut m, &data, cfg, &mut watch()).expect("runs");
+            } else {
+                train(&mut m, &data, cfg, &mut observer::NoObserver).expect("runs");
+            }
+            m.descents.load(std::sync::atomic::Ordering::Relaxed)
+        };
+        assert_eq!(descents(&base, false), 6);
+        assert_eq!(descents(&base, true), 0);
+        let plain = [
+            TrainConfig {
+                method: Method::Sgd { batch: 2, seed: 0 },
+                ..base.clone()
+            },
+            TrainConfig {
+                method: ADAM,
+                ..base.clone()
+            },
+            TrainConfig {
+                norm_penalty: Some((0.1, 2)),
+                ..base.clone()
+            },
+            TrainConfig {
+                path_blocks: Some((1, 2)),
+                ..base.clone()
+            },
+        ];
+        for cfg in plain {
+            assert_eq!(descents(&cfg, false), 0, "{cfg:?}");
+        }
+    }
+
     fn one_step(method: Method, decay: f64, theta: &[f64]) -> DVector<f64> {
         let mut w = Linear::new(DVector::from_column_slice(theta));
         let cfg = TrainConfig {
@@ -466,6 +566,7 @@ mod tests {
         let base = TrainConfig::new(0.5, 400, MarginLoss::Logistic);
         let r = run(&base, &mut observer::NoObserver);
         assert_eq!((r.steps, r.stop), (400, StopReason::Budget));
+        assert!(!r.reached_margin());
         let target = r.min_margin / 2.0;
         for obs in [true, false] {
             let cfg = TrainConfig {

@@ -262,6 +262,35 @@ mod tests {
         assert!((theta0[0] - theta[0] - 0.1 / 1.01).abs() < 1e-12);
     }
 
+    /// Two Adam steps against the update written out by hand: the moments carry the first
+    /// gradient into the second step with the weights β₁, β₂ and the bias corrections 1 − β².
+    #[test]
+    fn two_adam_steps_follow_the_moment_recursion() {
+        let (b1, b2, eps, lr) = (0.9, 0.999, 1e-8, 0.05);
+        let method = Method::Adam {
+            beta1: b1,
+            beta2: b2,
+            eps,
+        };
+        let mut u = Update::new(lr, method, 0.0, None, 2).expect("valid");
+        let (g1, g2) = ([0.3, -2.0], [-0.1, -1.0]);
+        let mut theta = DVector::from_vec(vec![1.0, 1.0]);
+        u.apply(&mut theta, Some(&DVector::from_vec(g1.to_vec())));
+        let after_one = theta.clone();
+        u.apply(&mut theta, Some(&DVector::from_vec(g2.to_vec())));
+        for i in 0..2 {
+            let m = b1 * (1.0 - b1) * g1[i] + (1.0 - b1) * g2[i];
+            let v = b2 * (1.0 - b2) * g1[i] * g1[i] + (1.0 - b2) * g2[i] * g2[i];
+            let (mh, vh) = (m / (1.0 - b1 * b1), v / (1.0 - b2 * b2));
+            let want = lr * mh / (vh.sqrt() + eps);
+            let step = after_one[i] - theta[i];
+            assert!(
+                (step - want).abs() <= 1e-12 * want.abs(),
+                "θ[{i}]: {step} vs {want}"
+            );
+        }
+    }
+
     #[test]
     fn the_factors_come_from_the_old_parameters() {
         // θ₁ = (3, 4), ‖θ₁‖ = 5; η = 0.5, λ = 2: penalty factor 1 − 1/5 = 0.8; decay 0.5.

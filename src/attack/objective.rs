@@ -273,6 +273,37 @@ mod tests {
         );
     }
 
+    /// Success per goal at a point predicted as class a: untargeted and "targeted loss,
+    /// misclassify" succeed when a ≠ y; targeted succeeds only when a is the point's target.
+    #[test]
+    fn success_follows_the_goal() {
+        use crate::model::{Activation, Mlp};
+        let net = Mlp::init(
+            &mut crate::rng::seeded(2, 0),
+            vec![3, 5, 4],
+            Activation::Relu,
+            1.0,
+        )
+        .expect("sizes");
+        let x = DMatrix::from_row_slice(1, 3, &[0.3, -0.2, 0.9]);
+        let a = argmax(&net.logits(&x).row(0).iter().copied().collect::<Vec<_>>());
+        let (y, other) = ([(a + 1) % 4], (a + 2) % 4);
+        let success = |goal: Goal| {
+            ClassObjective::new(&net, &y, Loss::CrossEntropy, goal)
+                .expect("valid")
+                .success(&x, &[0])[0]
+        };
+        assert!(success(Goal::Untargeted));
+        assert!(success(Goal::Targeted(vec![a])));
+        assert!(!success(Goal::Targeted(vec![other])));
+        assert!(success(Goal::TargetedLossMisclassify(vec![other])));
+        // Predicted as the label: no goal succeeds.
+        let label = [a];
+        let obj =
+            ClassObjective::new(&net, &label, Loss::CrossEntropy, Goal::Untargeted).expect("valid");
+        assert!(!obj.success(&x, &[0])[0]);
+    }
+
     #[test]
     fn forward_units_weigh_a_gradient_pass_as_one_plus_rho_forwards() {
         let c = Cost {

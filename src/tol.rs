@@ -74,6 +74,11 @@ pub const SAME_POINT_TOL: f64 = 1e-20;
 /// above this times its norm (the fixture of an exact KKT point perturbed off the span).
 pub const OFF_SPAN_TOL: f64 = 1e-8;
 
+/// The exact line search along a ray through a two-layer ReLU net: a slope Σ_i v_i s_i whose
+/// magnitude is at most this times Σ_i |v_i s_i| has cancelled to rounding and is zero (else a
+/// flat final piece gets a spurious root near 1e17). 64 units of round-off.
+pub const SLOPE_ROUNDING: f64 = 64.0 * f64::EPSILON;
+
 // ---- Attacks ---------------------------------------------------------------------------------
 
 /// The sanity check after an attack: ‖x_adv − x‖ ≤ ε·(1 + this) (the projection rounds).

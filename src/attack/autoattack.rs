@@ -135,7 +135,7 @@ pub fn autoattack_with(
         gradients: 0,
         forwards: n,
     };
-    let mut campaign = Campaign::new(x, clean_correct, clean_pass, cfg.norm, cfg.eps, start);
+    let mut campaign = Campaign::new(x, clean_correct, clean_pass, start);
     if cfg
         .stages
         .iter()

@@ -7,14 +7,15 @@
 
 use super::apgd::Norm;
 use super::objective::Cost;
-use super::report::{PipelineReport, Sanity, StageReport};
+use super::report::{zero_gradient_points, PipelineReport, Sanity, StageReport};
 use crate::error::{Error, Result};
 use crate::model::Classifier;
 use nalgebra::DMatrix;
 use std::time::Instant;
 
 /// An attack of the rows it is given (the points of the batch selected for it): the
-/// adversarial rows, whether each row succeeded, and the passes spent.
+/// adversarial rows, whether each row succeeded, and the passes spent. (A pipeline that picks
+/// its attack at run time boxes it; [`Campaign::attack`] takes any closure.)
 pub type Attack<'a> = dyn FnOnce(&DMatrix<f64>) -> Result<(DMatrix<f64>, Vec<bool>, Cost)> + 'a;
 
 /// What one attack of a campaign did.
@@ -31,60 +32,51 @@ pub struct Outcome {
 /// A pipeline's run over one attacked batch, building its [`PipelineReport`].
 pub struct Campaign<'a> {
     x: &'a DMatrix<f64>,
-    report: PipelineReport,
+    clean_correct: Vec<bool>,
+    broken: Vec<bool>,
+    x_adv: DMatrix<f64>,
+    stages: Vec<StageReport>,
+    cost: Cost,
+    warnings: Vec<String>,
     start: Instant,
 }
 
 impl<'a> Campaign<'a> {
     /// A campaign over the points `x` begun at `start`, with the clean predictions
     /// `clean_correct` and the passes already spent (`cost`: the clean forward pass, say).
-    pub fn new(
-        x: &'a DMatrix<f64>,
-        clean_correct: Vec<bool>,
-        cost: Cost,
-        norm: Norm,
-        eps: f64,
-        start: Instant,
-    ) -> Self {
-        let n = x.nrows();
+    pub fn new(x: &'a DMatrix<f64>, clean_correct: Vec<bool>, cost: Cost, start: Instant) -> Self {
         Self {
             x,
-            report: PipelineReport {
-                clean_correct,
-                broken: vec![false; n],
-                x_adv: x.clone(),
-                stages: Vec::new(),
-                cost,
-                seconds: 0.0,
-                sanity: Sanity::of(x, x, norm, eps),
-                warnings: Vec::new(),
-            },
+            broken: vec![false; x.nrows()],
+            clean_correct,
+            x_adv: x.clone(),
+            stages: Vec::new(),
+            cost,
+            warnings: Vec::new(),
             start,
         }
     }
 
     /// The points that are clean-correct and not yet broken, in order.
     pub fn robust_points(&self) -> Vec<usize> {
-        let r = &self.report;
-        (0..r.broken.len())
-            .filter(|&i| r.clean_correct[i] && !r.broken[i])
+        (0..self.broken.len())
+            .filter(|&i| self.clean_correct[i] && !self.broken[i])
             .collect()
     }
 
     /// How many points are still robust.
     pub fn robust(&self) -> usize {
-        self.report.robust()
-    }
-
-    /// Whether point `i` was classified correctly before the attack.
-    pub fn clean_correct(&self, i: usize) -> bool {
-        self.report.clean_correct[i]
+        self.robust_points().len()
     }
 
     /// Runs `attack` on the points `live` (indices into the batch, each at most once): every
     /// success replaces the point's adversarial example, and a clean-correct success is broken.
     /// Refuses an attack whose answer does not have one row and one flag per point given.
-    pub fn attack(&mut self, live: &[usize], attack: Box<Attack<'_>>) -> Result<Outcome> {
+    pub fn attack(
+        &mut self,
+        live: &[usize],
+        attack: impl FnOnce(&DMatrix<f64>) -> Result<(DMatrix<f64>, Vec<bool>, Cost)>,
+    ) -> Result<Outcome> {
         let (x_adv, success, cost) = attack(&self.x.select_rows(live))?;
         if x_adv.shape() != (live.len(), self.x.ncols()) || success.len() != live.len() {
             return Err(Error::shape(format!(
@@ -102,10 +94,10 @@ impl<'a> Campaign<'a> {
         };
         for (row, &i) in live.iter().enumerate() {
             if success[row] {
-                self.report.x_adv.row_mut(i).copy_from(&x_adv.row(row));
+                self.x_adv.row_mut(i).copy_from(&x_adv.row(row));
                 outcome.succeeded.push(i);
-                if self.report.clean_correct[i] {
-                    self.report.broken[i] = true;
+                if self.clean_correct[i] {
+                    self.broken[i] = true;
                     outcome.broken += 1;
                 }
             }
@@ -116,11 +108,12 @@ impl<'a> Campaign<'a> {
     /// Closes a stage begun at `t0` that broke `broken` points with `cost` passes (added to
     /// the campaign's total).
     pub fn close_stage(&mut self, name: String, broken: usize, cost: Cost, t0: Instant) {
-        self.report.cost = self.report.cost + cost;
-        self.report.stages.push(StageReport {
+        self.cost = self.cost + cost;
+        let robust_after = self.robust();
+        self.stages.push(StageReport {
             name,
             broken,
-            robust_after: self.report.robust(),
+            robust_after,
             cost,
             seconds: t0.elapsed().as_secs_f64(),
             seconds_total: self.start.elapsed().as_secs_f64(),
@@ -129,11 +122,12 @@ impl<'a> Campaign<'a> {
 
     /// Adds a warning for the user.
     pub fn warn(&mut self, message: String) {
-        self.report.warnings.push(message);
+        self.warnings.push(message);
     }
 
-    /// The report: total time, the sanity checks of the adversarial points and the warnings
-    /// of [`PipelineReport::finish`].
+    /// The report: total time, the sanity checks of the adversarial points against the threat
+    /// model, and the warnings every pipeline gives after its own (clean-correct points with a
+    /// zero gradient at the start, a failed sanity check).
     pub fn finish(
         mut self,
         model: &dyn Classifier,
@@ -141,9 +135,31 @@ impl<'a> Campaign<'a> {
         norm: Norm,
         eps: f64,
     ) -> Result<PipelineReport> {
-        self.report.seconds = self.start.elapsed().as_secs_f64();
-        self.report.finish(model, self.x, y, norm, eps)?;
-        Ok(self.report)
+        let sanity = Sanity::of(self.x, &self.x_adv, norm, eps);
+        let zero = zero_gradient_points(model, self.x, y, &self.clean_correct)?;
+        if zero > 0 {
+            self.warn(format!(
+                "{zero} clean-correct point(s) have a zero gradient at the clean point (dead ReLU \
+                 units or a saturated softmax): gradient attacks cannot move them"
+            ));
+        }
+        if !sanity.ok() {
+            self.warn(format!(
+                "sanity check failed: max ‖δ‖ = {:e} against ε = {:e}, {} non-finite entries, \
+                 range [{}, {}]",
+                sanity.max_perturbation, sanity.eps, sanity.non_finite, sanity.min, sanity.max
+            ));
+        }
+        Ok(PipelineReport {
+            clean_correct: self.clean_correct,
+            broken: self.broken,
+            x_adv: self.x_adv,
+            stages: self.stages,
+            cost: self.cost,
+            seconds: self.start.elapsed().as_secs_f64(),
+            sanity,
+            warnings: self.warnings,
+        })
     }
 }
 
@@ -159,7 +175,7 @@ mod tests {
             gradients: 0,
             forwards: 4,
         };
-        Campaign::new(x, correct, cost, Norm::Linf, 0.1, Instant::now())
+        Campaign::new(x, correct, cost, Instant::now())
     }
 
     /// An attack that moves every row it gets by `shift` and succeeds on the rows of `ok`.
@@ -186,7 +202,6 @@ mod tests {
         assert_eq!(out.broken, 1);
         assert_eq!(out.cost.gradients, 9);
         assert_eq!(c.robust_points(), vec![0, 2]);
-        assert!(c.clean_correct(3) && !c.clean_correct(1));
         c.close_stage("one".into(), out.broken, out.cost, Instant::now());
         c.warn("a warning".into());
         // A second stage on the robust points breaks point 0.

@@ -47,7 +47,7 @@ pub fn first_root(net: &TwoLayer, x: &DVector<f64>, z: &DVector<f64>) -> LineRoo
     // A slope that cancels to rounding level is zero: otherwise a flat final piece would get a
     // spurious root at ~1e17 (found by the `subspace` fuzz target).
     let slope_tol =
-        64.0 * f64::EPSILON * (0..net.width()).map(|i| (v[i] * s[i]).abs()).sum::<f64>();
+        crate::tol::SLOPE_ROUNDING * (0..net.width()).map(|i| (v[i] * s[i]).abs()).sum::<f64>();
     let flat = |sl: f64| if sl.abs() <= slope_tol { 0.0 } else { sl };
     // Active on (0, ε): p > 0, or p = 0 and moving up.
     let mut slope: f64 = (0..net.width())

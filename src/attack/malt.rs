@@ -94,7 +94,7 @@ pub fn malt_with(
         .zip(y)
         .map(|(p, l)| p == l)
         .collect();
-    let mut campaign = Campaign::new(x, clean_correct, Cost::default(), cfg.norm, cfg.eps, start);
+    let mut campaign = Campaign::new(x, clean_correct, Cost::default(), start);
     campaign.close_stage("targeting".into(), 0, cost, t0);
     // `attacked` follows the reference (every point until it reaches its target); the campaign
     // counts only the clean-correct ones as broken.
@@ -126,13 +126,10 @@ pub fn malt_with(
             Goal::Targeted(tg),
         )?;
         let rng = &mut rng;
-        let out = campaign.attack(
-            &live,
-            Box::new(|xs: &DMatrix<f64>| {
-                let (xa, ok) = run_verified(&obj, xs, cfg.eps, &acfg, rng)?;
-                Ok((xa, ok, obj.cost()))
-            }),
-        )?;
+        let out = campaign.attack(&live, |xs: &DMatrix<f64>| {
+            let (xa, ok) = run_verified(&obj, xs, cfg.eps, &acfg, rng)?;
+            Ok((xa, ok, obj.cost()))
+        })?;
         for &i in &out.succeeded {
             attacked[i] = true;
             broken_at[i] = Some(rank);

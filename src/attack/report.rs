@@ -155,44 +155,9 @@ impl PipelineReport {
             .filter(|&i| self.clean_correct[i] && !self.broken[i])
             .count()
     }
-    /// Sets the sanity checks and the warnings every pipeline gives: zero gradients at the start
-    /// and a failed sanity check.
-    pub fn finish(
-        &mut self,
-        model: &dyn Classifier,
-        x: &DMatrix<f64>,
-        y: &[usize],
-        norm: Norm,
-        eps: f64,
-    ) -> Result<()> {
-        self.sanity = Sanity::of(x, &self.x_adv, norm, eps);
-        let zero = zero_gradient_points(model, x, y, &self.clean_correct)?;
-        if zero > 0 {
-            self.warnings.push(format!(
-                "{zero} clean-correct point(s) have a zero gradient at the clean point (dead ReLU \
-                 units or a saturated softmax): gradient attacks cannot move them"
-            ));
-        }
-        if !self.sanity.ok() {
-            self.warnings.push(format!(
-                "sanity check failed: max ‖δ‖ = {:e} against ε = {:e}, {} non-finite entries, \
-                 range [{}, {}]",
-                self.sanity.max_perturbation,
-                self.sanity.eps,
-                self.sanity.non_finite,
-                self.sanity.min,
-                self.sanity.max
-            ));
-        }
-        Ok(())
-    }
     /// Fraction of points correctly classified after the attack.
     pub fn robust_accuracy(&self) -> f64 {
-        let n = self.broken.len() as f64;
-        (0..self.broken.len())
-            .filter(|&i| self.clean_correct[i] && !self.broken[i])
-            .count() as f64
-            / n
+        self.robust() as f64 / self.broken.len() as f64
     }
     /// Fraction correctly classified at x.
     pub fn clean_accuracy(&self) -> f64 {

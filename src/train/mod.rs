@@ -8,7 +8,8 @@
 //!
 //! Stopping rules, in this order: an [`Observer`] asks to stop, a minimum margin reached, a loss
 //! threshold, the step budget. A non-finite loss, margin or gradient ends every method the same
-//! way: an error naming the step, never a report with NaN parameters.
+//! way: an error naming the step, never a report with NaN parameters. (The fast path below never
+//! holds the gradient: a non-finite one shows as non-finite margins one step later.)
 //!
 //! Fast path: full-batch GD with neither penalty nor path lengths, unobserved, runs through
 //! [`crate::model::Model::descend`], which fuses the forward pass and the update written into
@@ -133,15 +134,25 @@ pub fn loss_and_grad(
     data: &Binary,
     loss: MarginLoss,
 ) -> (DVector<f64>, f64, DVector<f64>) {
-    let n = data.n() as f64;
     let y = data.y();
     let mut margins = DVector::zeros(0);
     let (_, grad) = model.forward_vjp(data.x(), &mut |out| {
         margins = out.component_mul(y);
-        DVector::from_fn(out.len(), |i, _| loss.deriv(margins[i]) * y[i] / n)
+        mean_loss_coefficients(loss, &margins, y)
     });
     let total = loss.total(&margins);
     (margins, total, grad)
+}
+
+/// The coefficients c_i = ℓ'(q_i)·y_i/n of the mean loss (1/n) Σ_i ℓ(q_i) with respect to the
+/// outputs N(x_i): the gradient is Jᵀc.
+fn mean_loss_coefficients(
+    loss: MarginLoss,
+    margins: &DVector<f64>,
+    y: &DVector<f64>,
+) -> DVector<f64> {
+    let n = margins.len() as f64;
+    DVector::from_fn(margins.len(), |i, _| loss.deriv(margins[i]) * y[i] / n)
 }
 
 /// The error of a run whose loss, margins or gradient became non-finite at `step` (every
@@ -264,7 +275,7 @@ fn fused_step(
     cfg: &TrainConfig,
     report: &mut TrainReport,
 ) -> Result<Option<StopReason>> {
-    let (y, loss, n) = (data.y(), cfg.loss, data.n() as f64);
+    let (y, loss) = (data.y(), cfg.loss);
     let step = report.steps;
     let mut stop = None;
     let mut non_finite = false;
@@ -280,8 +291,7 @@ fn fused_step(
             } else {
                 stop_rule(cfg, step, report.loss, report.min_margin)
             };
-            (stop.is_none() && !non_finite)
-                .then(|| DVector::from_fn(out.len(), |i, _| loss.deriv(margins[i]) * y[i] / n))
+            (stop.is_none() && !non_finite).then(|| mean_loss_coefficients(loss, &margins, y))
         },
         cfg.lr,
         cfg.weight_decay,

@@ -139,11 +139,6 @@ impl Update {
         })
     }
 
-    /// The method.
-    pub fn method(&self) -> Method {
-        self.method
-    }
-
     /// One update of θ by the gradient `g` (`None`: the factors alone, for a model with
     /// nothing to differentiate). Returns the product of the multiplicative factors applied to
     /// θ₁ (to all of θ when there is no penalty).
@@ -318,6 +313,5 @@ mod tests {
         let mut u = Update::new(0.5, Method::Gd, 0.0, Some((2.0, 2)), 3).expect("valid");
         let mut theta = DVector::from_vec(vec![0.0, 0.0, 1.0]);
         assert_eq!(u.apply(&mut theta, None), 1.0);
-        assert_eq!(u.method(), Method::Gd);
     }
 }

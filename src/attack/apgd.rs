@@ -22,6 +22,7 @@
 //! iterates then stay in the chosen subspace. Each run costs N + 1 gradient evaluations per
 //! sample.
 
+use super::incumbent::{scatter_rows, Incumbent, Keep, Live};
 use super::objective::Objective;
 use crate::error::{ensure_finite, Error, Result};
 use crate::geometry::Constraint;
@@ -375,16 +376,6 @@ impl SignumOrZero for f64 {
     }
 }
 
-fn copy_rows(dst: &mut DMatrix<f64>, src: &DMatrix<f64>, rows: &[bool]) {
-    for j in 0..dst.ncols() {
-        for (i, &r) in rows.iter().enumerate() {
-            if r {
-                dst[(i, j)] = src[(i, j)];
-            }
-        }
-    }
-}
-
 /// Runs APGD on the points `idx` (rows of `x`) with per-point radii `eps`. `constraint` projects
 /// every gradient; `trace` records the first run.
 #[allow(clippy::too_many_arguments)]
@@ -431,13 +422,13 @@ pub fn apgd(
         loss_best: DVector::from_element(n, f64::NEG_INFINITY),
     };
     for run in 0..cfg.restarts {
-        let rows: Vec<usize> = (0..n).filter(|&i| !out.success[i]).collect();
-        if rows.is_empty() {
+        let live = Live::filter(n, |&i| !out.success[i]);
+        if live.is_empty() {
             break;
         }
-        let xs = x.select_rows(&rows);
-        let ids: Vec<usize> = rows.iter().map(|&i| idx[i]).collect();
-        let es: Vec<f64> = rows.iter().map(|&i| eps[i]).collect();
+        let xs = live.select(x);
+        let ids = live.gather(idx);
+        let es = live.gather(eps);
         let ctx = Ctx {
             x: &xs,
             eps: &es,
@@ -445,10 +436,10 @@ pub fn apgd(
         };
         let t = if run == 0 { trace.as_deref_mut() } else { None };
         let r = single_run(obj, &ctx, &ids, constraint, rng, t);
-        for (r_i, &i) in rows.iter().enumerate() {
-            if r.success[r_i] || run == 0 {
-                out.x_adv.row_mut(i).copy_from(&r.x_adv.row(r_i));
-            }
+        // The first run's points stand for every row; a later run's only where it succeeded.
+        let take: Vec<bool> = r.success.iter().map(|&s| s || run == 0).collect();
+        scatter_rows(&mut out.x_adv, live.rows(), &r.x_adv, &take);
+        for (r_i, &i) in live.rows().iter().enumerate() {
             out.success[i] = r.success[r_i];
             out.loss_best[i] = out.loss_best[i].max(r.loss_best[r_i]);
         }
@@ -509,10 +500,10 @@ fn single_run(
             x_cur.apply(|v| *v = v.clamp(lo, hi));
         }
     }
-    let record = |trace: &mut Option<&mut Trace>, xc: &DMatrix<f64>, lb: &DVector<f64>| {
+    let record = |trace: &mut Option<&mut Trace>, xc: &DMatrix<f64>, lb: &[f64]| {
         if let Some(t) = trace.as_deref_mut() {
             t.dist.push(c.cfg.norm.row_norms(&(xc - c.x)));
-            t.loss_best.push(lb.iter().copied().collect());
+            t.loss_best.push(lb.to_vec());
             if let Some((lo, hi)) = c.cfg.bounds {
                 let v = xc
                     .iter()
@@ -526,24 +517,27 @@ fn single_run(
     let e0 = obj.eval(&x_cur, idx);
     let mut g = e0.grad;
     constraint.project_rows(&mut g, idx);
-    let mut x_best = x_cur.clone();
+    // Every row stays live through a run: (x_best, L_best) is the iterate of largest loss, with
+    // its gradient ∇_best beside it; x_best_adv the last successful iterate.
+    let all = Live::all(n);
+    let mut best = Incumbent::new(x_cur.clone(), e0.loss.as_slice().to_vec(), Keep::Larger);
     let mut grad_best = g.clone();
-    let mut loss_best = e0.loss.clone();
     let mut success = e0.success.clone();
     let mut x_best_adv = match c.cfg.variant {
         Variant::AutoAttack => x_cur.clone(),
         Variant::AdvLib => {
             let mut xb = c.x.clone();
-            copy_rows(&mut xb, &x_cur, &success);
+            scatter_rows(&mut xb, all.rows(), &x_cur, &success);
             xb
         }
     };
-    record(&mut trace, &x_cur, &loss_best);
+    record(&mut trace, &x_cur, best.score());
     let mut eta: Vec<f64> = c.eps.iter().map(|e| 2.0 * e).collect();
     let mut x_prev = x_cur.clone();
     let mut checkpoints = Checkpoints::new(n_iter).peekable();
     let mut losses = vec![vec![0.0; n]; n_iter];
-    let mut rule: Vec<Halving> = loss_best
+    let mut rule: Vec<Halving> = best
+        .score()
         .iter()
         .map(|&l| Halving::new(c.cfg.variant, l))
         .collect();
@@ -562,37 +556,31 @@ fn single_run(
         let e = obj.eval(&x_cur, idx);
         g = e.grad;
         constraint.project_rows(&mut g, idx);
-        copy_rows(&mut x_best_adv, &x_cur, &e.success);
+        scatter_rows(&mut x_best_adv, all.rows(), &x_cur, &e.success);
         for r in 0..n {
             success[r] |= e.success[r];
             losses[i][r] = e.loss[r];
         }
-        let improved: Vec<bool> = (0..n).map(|r| e.loss[r] > loss_best[r]).collect();
-        copy_rows(&mut x_best, &x_cur, &improved);
-        copy_rows(&mut grad_best, &g, &improved);
-        for r in 0..n {
-            if improved[r] {
-                loss_best[r] = e.loss[r];
-            }
-        }
-        record(&mut trace, &x_cur, &loss_best);
+        let improved = best.offer(all.rows(), &x_cur, e.loss.as_slice());
+        scatter_rows(&mut grad_best, all.rows(), &g, &improved);
+        record(&mut trace, &x_cur, best.score());
         if let Some((_, k)) = checkpoints.next_if(|&(at, _)| at == i) {
             let mut halve = vec![false; n];
             for r in 0..n {
                 let col: Vec<f64> = losses.iter().map(|l| l[r]).collect();
-                halve[r] = rule[r].check(&col, i, k, loss_best[r]);
+                halve[r] = rule[r].check(&col, i, k, best.score()[r]);
                 if halve[r] {
                     eta[r] /= 2.0;
                 }
             }
-            copy_rows(&mut x_cur, &x_best, &halve);
-            copy_rows(&mut g, &grad_best, &halve);
+            scatter_rows(&mut x_cur, all.rows(), best.x(), &halve);
+            scatter_rows(&mut g, all.rows(), &grad_best, &halve);
         }
     }
     ApgdResult {
         x_adv: x_best_adv,
         success,
-        loss_best,
+        loss_best: DVector::from_vec(best.into_parts().1),
     }
 }
 

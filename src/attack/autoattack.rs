@@ -172,7 +172,7 @@ pub fn autoattack_with(
             if live.is_empty() {
                 break;
             }
-            let ys: Vec<usize> = live.iter().map(|&i| y[i]).collect();
+            let ys = live.gather(y);
             let rng = &mut rng;
             let attack: Box<Attack<'_>> = match stage {
                 Stage::ApgdCe | Stage::ApgdT => {
@@ -181,7 +181,8 @@ pub fn autoattack_with(
                         Some(j) => (
                             Loss::DlrTargeted(DlrForm::AutoAttack),
                             Goal::TargetedLossMisclassify(
-                                live.iter()
+                                live.rows()
+                                    .iter()
                                     .map(|&i| autoattack_targets(&rows[i], cfg.targets)[j])
                                     .collect(),
                             ),
@@ -199,6 +200,7 @@ pub fn autoattack_with(
                 }
                 Stage::FabT => {
                     let tg: Vec<usize> = live
+                        .rows()
                         .iter()
                         .map(|&i| autoattack_targets(&rows[i], cfg.fab_targets)[run.unwrap_or(0)])
                         .collect();
@@ -230,7 +232,7 @@ pub fn autoattack_with(
                     })
                 }
             };
-            let out = campaign.attack(&live, attack)?;
+            let out = campaign.attack(live.rows(), attack)?;
             stage_cost = stage_cost + out.cost;
             broken_here += out.broken;
         }

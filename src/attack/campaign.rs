@@ -6,6 +6,7 @@
 //! stage attacks and how; robust accuracy is the pointwise worst case over the stages.
 
 use super::apgd::Norm;
+use super::incumbent::{scatter_rows, Live};
 use super::objective::Cost;
 use super::report::{zero_gradient_points, PipelineReport, Sanity, StageReport};
 use crate::error::{Error, Result};
@@ -58,10 +59,10 @@ impl<'a> Campaign<'a> {
     }
 
     /// The points that are clean-correct and not yet broken, in order.
-    pub fn robust_points(&self) -> Vec<usize> {
-        (0..self.broken.len())
-            .filter(|&i| self.clean_correct[i] && !self.broken[i])
-            .collect()
+    pub fn robust_points(&self) -> Live {
+        Live::filter(self.broken.len(), |&i| {
+            self.clean_correct[i] && !self.broken[i]
+        })
     }
 
     /// How many points are still robust.
@@ -92,9 +93,9 @@ impl<'a> Campaign<'a> {
             broken: 0,
             cost,
         };
+        scatter_rows(&mut self.x_adv, live, &x_adv, &success);
         for (row, &i) in live.iter().enumerate() {
             if success[row] {
-                self.x_adv.row_mut(i).copy_from(&x_adv.row(row));
                 outcome.succeeded.push(i);
                 if self.clean_correct[i] {
                     self.broken[i] = true;
@@ -193,7 +194,7 @@ mod tests {
     fn successes_are_kept_and_only_clean_correct_ones_break() {
         let x = DMatrix::from_fn(4, 2, |i, j| 0.1 + 0.1 * (i + j) as f64);
         let mut c = campaign(&x);
-        assert_eq!(c.robust_points(), vec![0, 2, 3]);
+        assert_eq!(c.robust_points().rows(), &[0, 2, 3]);
         // Points 1 (misclassified), 2 and 3; successes on 1 and 3.
         let out = c
             .attack(&[1, 2, 3], shifting(0.05, vec![true, false, true]))
@@ -201,7 +202,7 @@ mod tests {
         assert_eq!(out.succeeded, vec![1, 3]);
         assert_eq!(out.broken, 1);
         assert_eq!(out.cost.gradients, 9);
-        assert_eq!(c.robust_points(), vec![0, 2]);
+        assert_eq!(c.robust_points().rows(), &[0, 2]);
         c.close_stage("one".into(), out.broken, out.cost, Instant::now());
         c.warn("a warning".into());
         // A second stage on the robust points breaks point 0.
@@ -254,6 +255,6 @@ mod tests {
         });
         assert!(matches!(c.attack(&[0, 2], rows), Err(Error::Shape(_))));
         // Nothing was recorded.
-        assert_eq!(c.robust_points(), vec![0, 2, 3]);
+        assert_eq!(c.robust_points().rows(), &[0, 2, 3]);
     }
 }

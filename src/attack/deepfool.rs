@@ -7,6 +7,7 @@
 //! r ← r + (|f_l| + 1e−4)/‖w_l‖²·w_l. A point stops once it is misclassified. The class
 //! gradients of all points come from one forward pass and one backward pass per class.
 
+use super::incumbent::Live;
 use crate::error::{Error, Result};
 use crate::geometry::Constraint;
 use crate::model::Classifier;
@@ -75,15 +76,16 @@ pub fn deepfool(
     let mut first_step = DMatrix::zeros(n, d);
     let mut success = vec![false; n];
     let mut iterations = vec![0; n];
-    let mut active: Vec<usize> = (0..n).collect();
+    // A point leaves once misclassified or out of iterations.
+    let mut live = Live::all(n);
     for it in 0..=cfg.max_iter {
-        if active.is_empty() {
+        if live.is_empty() {
             break;
         }
-        let xa = x.select_rows(&active) + r.select_rows(&active) * (1.0 + cfg.overshoot);
+        let xa = live.select(x) + live.select(&r) * (1.0 + cfg.overshoot);
         let (z, grads) = model.class_gradients(&xa, &classes);
-        let mut still = Vec::new();
-        for (row, &i) in active.iter().enumerate() {
+        let mut still = vec![false; live.len()];
+        for (row, &i) in live.rows().iter().enumerate() {
             let zr: Vec<f64> = z.row(row).iter().copied().collect();
             if super::losses::argmax(&zr) != y[i] {
                 success[i] = true;
@@ -116,9 +118,9 @@ pub fn deepfool(
             let new = r.row(i) + step.transpose();
             r.row_mut(i).copy_from(&new);
             iterations[i] = it + 1;
-            still.push(i);
+            still[row] = true;
         }
-        active = still;
+        live.retain(&still);
     }
     Ok(DeepFool {
         delta: r * (1.0 + cfg.overshoot),

@@ -12,6 +12,7 @@
 //! exactly by sorting the breakpoints of a piecewise-linear equation.
 
 use super::apgd::Norm;
+use super::incumbent::{Incumbent, Keep, Live};
 use super::objective::{Cost, Counted};
 use crate::model::Classifier;
 use nalgebra::DMatrix;
@@ -179,8 +180,9 @@ pub fn fab_targeted(
     let k = model.classes();
     let row = |m: &DMatrix<f64>, i: usize| -> Vec<f64> { m.row(i).iter().copied().collect() };
     let mut x1 = x.clone();
-    let mut best = x.clone();
-    let mut radius = vec![f64::INFINITY; n];
+    // The smallest misclassified point so far (x and +∞ where none yet).
+    let mut best = Incumbent::new(x.clone(), vec![f64::INFINITY; n], Keep::Smaller);
+    let all = Live::all(n);
     let counted = Counted::new(model);
     for _ in 0..cfg.n_iter {
         let (z, g, _) = counted.forward_backward(&x1, false, &mut |zz| {
@@ -208,24 +210,31 @@ pub fn fab_targeted(
             }
         }
         let z1 = counted.logits(&next);
-        for i in 0..n {
-            let zr: Vec<f64> = row(&z1, i);
-            if super::losses::argmax(&zr) != y[i] {
-                let delta: Vec<f64> = (0..d).map(|j| next[(i, j)] - x[(i, j)]).collect();
-                let t = cfg.norm.of(&delta);
-                if t < radius[i] {
-                    radius[i] = t;
-                    best.row_mut(i).copy_from(&next.row(i));
+        let misclassified: Vec<bool> = (0..n)
+            .map(|i| super::losses::argmax(&row(&z1, i)) != y[i])
+            .collect();
+        let radius: Vec<f64> = (0..n)
+            .map(|i| {
+                if misclassified[i] {
+                    let delta: Vec<f64> = (0..d).map(|j| next[(i, j)] - x[(i, j)]).collect();
+                    cfg.norm.of(&delta)
+                } else {
+                    f64::INFINITY
                 }
-                for j in 0..d {
-                    next[(i, j)] = x[(i, j)] + delta[j] * cfg.beta;
-                }
+            })
+            .collect();
+        best.offer(all.rows(), &next, &radius);
+        // A misclassified iterate is pulled back towards x by β.
+        for i in (0..n).filter(|&i| misclassified[i]) {
+            for j in 0..d {
+                next[(i, j)] = x[(i, j)] + (next[(i, j)] - x[(i, j)]) * cfg.beta;
             }
         }
         x1 = next;
     }
+    let (x_adv, radius) = best.into_parts();
     FabResult {
-        x_adv: best,
+        x_adv,
         radius,
         cost: counted.cost(),
     }

@@ -11,6 +11,7 @@
 
 use super::apgd::{run_verified, ApgdConfig, Norm, Variant};
 use super::campaign::Campaign;
+use super::incumbent::Live;
 use super::losses::{DlrForm, Loss};
 use super::objective::{ClassObjective, Cost, Goal, Objective};
 use super::report::{validate, PipelineReport};
@@ -106,7 +107,7 @@ pub fn malt_with(
         ..ApgdConfig::new(cfg.norm, Variant::AdvLib)
     };
     for rank in 0..cfg.k {
-        let live: Vec<usize> = (0..n).filter(|&i| !attacked[i]).collect();
+        let live = Live::filter(n, |&i| !attacked[i]);
         if live.is_empty() {
             break;
         }
@@ -117,8 +118,12 @@ pub fn malt_with(
             live.len()
         ));
         let t_rank = Instant::now();
-        let ys: Vec<usize> = live.iter().map(|&i| y[i]).collect();
-        let tg: Vec<usize> = live.iter().map(|&i| rankings[i].targets[rank]).collect();
+        let ys = live.gather(y);
+        let tg: Vec<usize> = live
+            .rows()
+            .iter()
+            .map(|&i| rankings[i].targets[rank])
+            .collect();
         let obj = ClassObjective::new(
             model,
             &ys,
@@ -126,7 +131,7 @@ pub fn malt_with(
             Goal::Targeted(tg),
         )?;
         let rng = &mut rng;
-        let out = campaign.attack(&live, |xs: &DMatrix<f64>| {
+        let out = campaign.attack(live.rows(), |xs: &DMatrix<f64>| {
             let (xa, ok) = run_verified(&obj, xs, cfg.eps, &acfg, rng)?;
             Ok((xa, ok, obj.cost()))
         })?;

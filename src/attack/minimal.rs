@@ -6,6 +6,7 @@
 //! together, each at its own ε.
 
 use super::apgd::{apgd, ApgdConfig};
+use super::incumbent::{Incumbent, Keep, Live};
 use super::objective::Objective;
 use crate::error::Result;
 use crate::geometry::Constraint;
@@ -33,53 +34,46 @@ pub fn minimal_radius(
     rng: &mut Rng,
 ) -> Result<Minimal> {
     let n = x.nrows();
-    let idx: Vec<usize> = (0..n).collect();
-    let first = apgd(obj, x, &idx, eps_max, cfg, constraint, rng, None)?;
-    let mut delta = DMatrix::zeros(n, x.ncols());
-    let mut radius = vec![None; n];
+    let all = Live::all(n);
+    let first = apgd(obj, x, all.rows(), eps_max, cfg, constraint, rng, None)?;
+    // The smallest successful perturbation per point (+∞ where none yet).
+    let mut best = Incumbent::new(
+        DMatrix::zeros(n, x.ncols()),
+        vec![f64::INFINITY; n],
+        Keep::Smaller,
+    );
+    let offer = |best: &mut Incumbent, live: &[usize], x_adv: &DMatrix<f64>, success: &[bool]| {
+        let delta = x_adv - x.select_rows(live);
+        let score: Vec<f64> = (cfg.norm.row_norms(&delta).iter().zip(success))
+            .map(|(&r, &ok)| if ok { r } else { f64::INFINITY })
+            .collect();
+        best.offer(live, &delta, &score);
+    };
+    offer(&mut best, all.rows(), &first.x_adv, &first.success);
+    let live = Live::filter(n, |&i| best.score()[i].is_finite());
     let mut hi = eps_max.to_vec();
     let mut lo = vec![0.0; n];
-    let keep =
-        |delta: &mut DMatrix<f64>, radius: &mut Vec<Option<f64>>, i: usize, d: DMatrix<f64>| {
-            let r = cfg.norm.row_norms(&d)[0];
-            if radius[i].is_none_or(|old| r <= old) {
-                delta.row_mut(i).copy_from(&d.row(0));
-                radius[i] = Some(r);
+    if !live.is_empty() {
+        let xs = live.select(x);
+        for _ in 0..steps {
+            let mid: Vec<f64> = live.rows().iter().map(|&i| 0.5 * (lo[i] + hi[i])).collect();
+            let r = apgd(obj, &xs, live.rows(), &mid, cfg, constraint, rng, None)?;
+            for (r_i, &i) in live.rows().iter().enumerate() {
+                if r.success[r_i] {
+                    hi[i] = mid[r_i];
+                } else {
+                    lo[i] = mid[r_i];
+                }
             }
-        };
-    for i in 0..n {
-        if first.success[i] {
-            let d = (first.x_adv.row(i) - x.row(i)).into_owned();
-            keep(
-                &mut delta,
-                &mut radius,
-                i,
-                DMatrix::from_row_slice(1, d.len(), d.as_slice()),
-            );
+            offer(&mut best, live.rows(), &r.x_adv, &r.success);
         }
     }
-    let live: Vec<usize> = (0..n).filter(|&i| radius[i].is_some()).collect();
-    if live.is_empty() {
-        return Ok(Minimal { delta, radius });
-    }
-    let xs = x.select_rows(&live);
-    for _ in 0..steps {
-        let mid: Vec<f64> = live.iter().map(|&i| 0.5 * (lo[i] + hi[i])).collect();
-        let r = apgd(obj, &xs, &live, &mid, cfg, constraint, rng, None)?;
-        for (r_i, &i) in live.iter().enumerate() {
-            if r.success[r_i] {
-                hi[i] = mid[r_i];
-                let d = (r.x_adv.row(r_i) - x.row(i)).into_owned();
-                keep(
-                    &mut delta,
-                    &mut radius,
-                    i,
-                    DMatrix::from_row_slice(1, d.len(), d.as_slice()),
-                );
-            } else {
-                lo[i] = mid[r_i];
-            }
-        }
-    }
-    Ok(Minimal { delta, radius })
+    let (delta, radius) = best.into_parts();
+    Ok(Minimal {
+        delta,
+        radius: radius
+            .into_iter()
+            .map(|r| r.is_finite().then_some(r))
+            .collect(),
+    })
 }

@@ -13,6 +13,8 @@
 //! - [`mod@line`]: exact first sign change of a two-layer ReLU net along a ray;
 //! - [`mod@targets`]: MALT's targeting score and AutoAttack's logit ranking;
 //! - [`mod@fab`], [`mod@square`]: FAB-T and the Square attack;
+//! - [`mod@incumbent`]: the per-row bookkeeping of every iterative attack (the rows still
+//!   attacked, the point kept per row under its keep rule);
 //! - [`mod@campaign`]: the bookkeeping every pipeline shares (points still attacked, kept
 //!   adversarial points, broken counts, stages, passes);
 //! - [`mod@report`]: what a pipeline reports (per-stage successes and cost, sanity checks,
@@ -30,6 +32,7 @@ pub mod campaign;
 pub mod deepfool;
 pub mod exact;
 pub mod fab;
+pub mod incumbent;
 pub mod line;
 pub mod losses;
 pub mod malt;

@@ -5,6 +5,7 @@
 //! gradients at the clean point).
 
 use super::apgd::Norm;
+use super::incumbent::Live;
 use super::losses::Loss;
 use super::objective::{ClassObjective, Cost, Goal, Objective};
 use crate::error::{Error, Result};
@@ -113,14 +114,14 @@ pub fn zero_gradient_points(
     y: &[usize],
     clean_correct: &[bool],
 ) -> Result<usize> {
-    let live: Vec<usize> = (0..x.nrows()).filter(|&i| clean_correct[i]).collect();
+    let live = Live::filter(x.nrows(), |&i| clean_correct[i]);
     if live.is_empty() {
         return Ok(0);
     }
-    let ys: Vec<usize> = live.iter().map(|&i| y[i]).collect();
+    let ys = live.gather(y);
     let obj = ClassObjective::new(model, &ys, Loss::CrossEntropy, Goal::Untargeted)?;
     let idx: Vec<usize> = (0..live.len()).collect();
-    let g = obj.eval(&x.select_rows(&live), &idx).grad;
+    let g = obj.eval(&live.select(x), &idx).grad;
     Ok((0..g.nrows())
         .filter(|&r| g.row(r).iter().all(|v| *v == 0.0))
         .count())

@@ -21,6 +21,7 @@
 //! pass per query and still-robust point.
 
 use super::apgd::Norm;
+use super::incumbent::{Incumbent, Keep, Live};
 use super::objective::{Cost, Counted};
 use crate::model::Classifier;
 use crate::rng::{self, Rng};
@@ -129,17 +130,19 @@ pub fn square(
             }
         }
     }
-    let mut margin = margins(&counted, &best, y);
+    let margin = margins(&counted, &best, y);
+    // The query of smallest margin per point; a point leaves once its margin is ≤ 0.
+    let mut best = Incumbent::new(best, margin, Keep::Smaller);
     for it in 1..queries {
-        let live: Vec<usize> = (0..n).filter(|&i| margin[i] > 0.0).collect();
+        let live = Live::filter(n, |&i| best.score()[i] > 0.0);
         if live.is_empty() {
             break;
         }
         let p = p_schedule(it, queries, 0.8);
         let s = (p * (h * w) as f64).sqrt().round() as usize;
         let ((sh, ch), (sw, cw)) = (offsets.window(s, h), offsets.window(s, w));
-        let mut cand = best.select_rows(&live);
-        for (r, &i) in live.iter().enumerate() {
+        let mut cand = live.select(best.x());
+        for (r, &i) in live.rows().iter().enumerate() {
             let vh = rng::index(rng, ch);
             let vw = rng::index(rng, cw);
             match norm {
@@ -170,17 +173,12 @@ pub fn square(
                 }
             }
         }
-        let ys: Vec<usize> = live.iter().map(|&i| y[i]).collect();
-        let m = margins(&counted, &cand, &ys);
-        for (r, &i) in live.iter().enumerate() {
-            if m[r] < margin[i] {
-                margin[i] = m[r];
-                best.row_mut(i).copy_from(&cand.row(r));
-            }
-        }
+        let m = margins(&counted, &cand, &live.gather(y));
+        best.offer(live.rows(), &cand, &m);
     }
+    let (x_adv, margin) = best.into_parts();
     SquareResult {
-        x_adv: best,
+        x_adv,
         success: margin.iter().map(|&m| m < 0.0).collect(),
         cost: counted.cost(),
     }

@@ -6,8 +6,8 @@
 use super::{param_hash, scores, select_models, Scores};
 use crate::error::{Error, Result};
 use crate::model::Classifier;
+use crate::report::heatmap::{draw, Panel, Style};
 use nalgebra::DMatrix;
-use plotters::prelude::*;
 use std::path::Path;
 
 /// The patch grid of a square image.
@@ -124,97 +124,32 @@ pub fn occlusion(model: &dyn Classifier, image: &[f64], y: usize, patches: Patch
     (0..l).map(|w| z[(0, y)] - z[(w + 1, y)]).collect()
 }
 
-/// The image beside one heat map per named score (per position), as SVG.
+/// The image beside one heat map per named score (per position), as SVG: each position's score
+/// fills its p × p patch ([`crate::report::heatmap`] draws the panels).
 pub fn heat_maps(
     path: &Path,
     image: &[f64],
     patches: Patches,
     maps: &[(&str, &[f64])],
 ) -> Result<()> {
-    let cell = 8u32;
-    let side = patches.side as u32;
-    let panel = side * cell;
-    let width = (panel + 20) * (maps.len() as u32 + 1) + 20;
-    let root = SVGBackend::new(path, (width, panel + 90)).into_drawing_area();
-    let err = |e: String| Error::input(format!("cannot draw {}: {e}", path.display()));
-    root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
-    let draw_panel =
-        |k: u32, title: &str, value: &dyn Fn(usize, usize) -> f64, grey: bool| -> Result<()> {
-            let x0 = 20 + k * (panel + 20);
-            root.draw(&Text::new(
-                title.to_string(),
-                (x0 as i32, 10),
-                ("sans-serif", 14).into_font(),
-            ))
-            .map_err(|e| err(e.to_string()))?;
-            for r in 0..patches.side {
-                for c in 0..patches.side {
-                    let v = value(r, c).clamp(0.0, 1.0);
-                    let colour = if grey {
-                        let g = (255.0 * (1.0 - v)) as u8;
-                        RGBColor(g, g, g)
-                    } else {
-                        RGBColor(
-                            (255.0 * v) as u8,
-                            (80.0 * v) as u8,
-                            (255.0 * (1.0 - v)) as u8,
-                        )
-                    };
-                    let (px, py) = ((x0 + c as u32 * cell) as i32, (35 + r as u32 * cell) as i32);
-                    root.draw(&Rectangle::new(
-                        [(px, py), (px + cell as i32, py + cell as i32)],
-                        colour.filled(),
-                    ))
-                    .map_err(|e| err(e.to_string()))?;
-                }
-            }
-            Ok(())
-        };
-    draw_panel(0, "image", &|r, c| image[r * patches.side + c], true)?;
-    for (k, (name, vals)) in maps.iter().enumerate() {
-        let (lo, hi) = vals
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-                (a.min(v), b.max(v))
-            });
-        let span = if hi > lo { hi - lo } else { 1.0 };
-        let g = patches.grid();
-        let p = patches.patch;
-        draw_panel(
-            k as u32 + 1,
-            name,
-            &|r, c| (vals[(r / p) * g + c / p] - lo) / span,
-            false,
-        )?;
-        // The colour scale under the panel: 20 steps from the map's smallest to largest value.
-        let x0 = (20 + (k as u32 + 1) * (panel + 20)) as i32;
-        let y0 = (35 + panel + 8) as i32;
-        let step = (panel as i32 / 20).max(1);
-        for j in 0..20 {
-            let v = j as f64 / 19.0;
-            let colour = RGBColor(
-                (255.0 * v) as u8,
-                (80.0 * v) as u8,
-                (255.0 * (1.0 - v)) as u8,
-            );
-            root.draw(&Rectangle::new(
-                [(x0 + j * step, y0), (x0 + (j + 1) * step, y0 + 8)],
-                colour.filled(),
-            ))
-            .map_err(|e| err(e.to_string()))?;
-        }
-        for (text, x) in [
-            (crate::report::fmt_num(lo), x0),
-            (crate::report::fmt_num(hi), x0 + 20 * step - 30),
-        ] {
-            root.draw(&Text::new(
-                text,
-                (x, y0 + 12),
-                ("sans-serif", 10).into_font(),
-            ))
-            .map_err(|e| err(e.to_string()))?;
-        }
-    }
-    root.present().map_err(|e| err(e.to_string()))?;
-    Ok(())
+    let (side, p, g) = (patches.side, patches.patch, patches.grid());
+    let cells: Vec<Vec<f64>> = maps
+        .iter()
+        .map(|(_, vals)| {
+            (0..side * side)
+                .map(|k| vals[(k / side / p) * g + (k % side) / p])
+                .collect()
+        })
+        .collect();
+    let mut panels = vec![Panel {
+        title: "image",
+        cells: image,
+        style: Style::Grey,
+    }];
+    panels.extend(maps.iter().zip(&cells).map(|((name, _), c)| Panel {
+        title: name,
+        cells: c,
+        style: Style::Scaled,
+    }));
+    draw(path, side, &panels)
 }

@@ -1,6 +1,7 @@
 //! Reporting: terminal tables, JSON Lines, rounded snapshots and the generated docs.
 
 pub mod docs;
+pub mod heatmap;
 pub mod plot;
 pub mod snapshot;
 pub mod summary;

@@ -202,4 +202,91 @@ mod tests {
         assert!(scores(&[DMatrix::zeros(3, 2)]).is_err());
         assert!(scores(&[DMatrix::zeros(3, 2), DMatrix::zeros(2, 2)]).is_err());
     }
+
+    /// Three models, four positions in R²: rows chosen so that every cosine and norm is known
+    /// in closed form.
+    fn three_models() -> Vec<DMatrix<f64>> {
+        let rows = |r: [[f64; 2]; 4]| DMatrix::from_fn(4, 2, |w, j| r[w][j]);
+        vec![
+            rows([[1.0, 0.0], [0.0, 2.0], [3.0, 4.0], [0.0, 0.0]]),
+            rows([[1.0, 1.0], [0.0, 1.0], [3.0, 4.0], [1.0, 0.0]]),
+            rows([[-1.0, 0.0], [2.0, 0.0], [0.0, 5.0], [0.0, 0.0]]),
+        ]
+    }
+
+    #[test]
+    fn scores_match_a_hand_computation() {
+        let sc = scores(&three_models()).unwrap();
+        let r2 = std::f64::consts::FRAC_1_SQRT_2;
+        // IP: the mean |cos| over the three pairs (each ordered pair counted twice); a zero
+        // gradient has cosine 0 with everything (position 3).
+        let ip = [
+            (r2 + 1.0 + r2) / 3.0,
+            1.0 / 3.0,
+            (1.0 + 0.8 + 0.8) / 3.0,
+            0.0,
+        ];
+        // NORM: each model's row norms over its largest (5, 5, 5), averaged over the models.
+        let norm = [
+            (0.2 + 2f64.sqrt() / 5.0 + 0.2) / 3.0,
+            (0.4 + 0.2 + 0.4) / 3.0,
+            1.0,
+            0.2 / 3.0,
+        ];
+        for w in 0..4 {
+            assert!((sc.ip[w] - ip[w]).abs() < 1e-12, "IP[{w}] = {}", sc.ip[w]);
+            assert!(
+                (sc.norm[w] - norm[w]).abs() < 1e-15,
+                "NORM[{w}] = {}",
+                sc.norm[w]
+            );
+        }
+        // τ is the median of the four NORMs: the mean of the middle two.
+        assert!((sc.tau - (norm[0] + norm[1]) / 2.0).abs() < 1e-15);
+        // S keeps IP where NORM ≤ τ (positions 0 and 3) and is 0 elsewhere.
+        assert_eq!(sc.s, vec![sc.ip[0], 0.0, 0.0, sc.ip[3]]);
+        // The S ranking lists positive scores only; the others every position.
+        assert_eq!(order(&sc, Ranking::S), vec![0]);
+        assert_eq!(order(&sc, Ranking::Ip), vec![2, 0, 1, 3]);
+        assert_eq!(order(&sc, Ranking::Norm), vec![2, 1, 0, 3]);
+        assert_eq!(order(&sc, Ranking::NormSmall), vec![0, 3]);
+    }
+
+    #[test]
+    fn precision_counts_the_true_positions_among_the_first_k() {
+        let order = [3, 1, 2, 0];
+        assert_eq!(precision_at(&order, &[1, 0], 2), 0.5);
+        assert_eq!(precision_at(&order, &[1, 0], 4), 0.5);
+        assert_eq!(precision_at(&order, &[3, 1, 2], 3), 1.0);
+        assert_eq!(precision_at(&order, &[0], 3), 0.0);
+        assert!(precision_at(&order, &[0], 0).is_nan());
+        // Equal parameters hash equal; a changed entry or a changed length does not.
+        let theta = DVector::from_vec(vec![0.5, -1.0]);
+        assert_eq!(param_hash(&theta), param_hash(&theta.clone()));
+        assert_ne!(
+            param_hash(&theta),
+            param_hash(&DVector::from_vec(vec![0.5, 1.0]))
+        );
+        assert_ne!(
+            param_hash(&DVector::from_vec(vec![0.0])),
+            param_hash(&DVector::from_vec(vec![0.0, 0.0]))
+        );
+        let r = random_order(&mut rng::seeded(1, 0), 6);
+        let mut sorted = r.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..6).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn two_models_suffice_and_an_all_zero_model_adds_zero_norm() {
+        let g = three_models();
+        let zero = DMatrix::zeros(4, 2);
+        let sc = scores(&[g[0].clone(), zero]).unwrap();
+        // Model 0's normalised norms (over its largest, 5), halved by the all-zero model's 0s.
+        let expected = [0.1, 0.2, 0.5, 0.0];
+        for (w, e) in expected.iter().enumerate() {
+            assert!((sc.norm[w] - e).abs() < 1e-15, "NORM[{w}] = {}", sc.norm[w]);
+            assert_eq!(sc.ip[w], 0.0);
+        }
+    }
 }

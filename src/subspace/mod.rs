@@ -247,3 +247,196 @@ pub fn universal_directions(net: &TwoLayer, sub: &Subspace) -> (DVector<f64>, DV
     };
     (sum(true), sum(false))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::two_layer::OutputLayer;
+
+    /// d = 3, P = span(e₁, e₂); m = 2 units with biases and u = (1, −1)/√2:
+    /// w₁ = (1, 0, 2), b₁ = ½; w₂ = (0, 1, −1), b₂ = −¼. So C = ΠW has rows (0, 0, 2) and
+    /// (0, 0, −1), and ‖C‖_op = √5.
+    fn hand_net() -> (TwoLayer, Subspace) {
+        let theta = DVector::from_vec(vec![1.0, 0.0, 2.0, 0.0, 1.0, -1.0, 0.5, -0.25]);
+        let u = crate::model::two_layer::alternating_signs(2);
+        let net = TwoLayer::new(3, 2, Activation::Relu, true, OutputLayer::Fixed(u), theta)
+            .expect("valid net");
+        let sub = Subspace::new(&mut rng::seeded(0, 0), 3, 2, Orientation::Axis).expect("P");
+        (net, sub)
+    }
+
+    #[test]
+    fn setting_defaults_follow_the_notes() {
+        let s = Setting::new(40, 4, 30, 100);
+        assert_eq!((s.d, s.k, s.n, s.m, s.max_steps), (40, 4, 30, 100, 50_000));
+        assert_eq!((s.beta, s.weight_decay, s.gamma_stop), (1.0, 0.0, 0.3));
+        assert!((s.rho_x - 40f64.sqrt()).abs() < 1e-15);
+        // η = 2/ρ_x² = 2/d unless set.
+        assert!((s.lr() - 2.0 / 40.0).abs() < 1e-15);
+        assert_eq!(
+            Setting {
+                lr: Some(0.3),
+                ..s.clone()
+            }
+            .lr(),
+            0.3
+        );
+        assert_eq!(s.ell(), 36);
+    }
+
+    #[test]
+    fn initialisation_has_standard_deviation_beta_over_root_d() {
+        let (d, m, beta) = (400, 50, 2.0);
+        let net = init_net(7, d, m, beta);
+        let w = net.w();
+        let entries: Vec<f64> = w.iter().chain(net.b().expect("biases")).copied().collect();
+        let mean = entries.iter().sum::<f64>() / entries.len() as f64;
+        let sd = (entries.iter().map(|x| (x - mean).powi(2)).sum::<f64>()
+            / (entries.len() - 1) as f64)
+            .sqrt();
+        // 20 050 draws: the sample sd is within 3 % of β/√d = 0.1 with overwhelming probability.
+        assert!((sd / 0.1 - 1.0).abs() < 0.03, "sd = {sd}");
+        let s = 1.0 / (m as f64).sqrt();
+        assert!(net
+            .v()
+            .iter()
+            .enumerate()
+            .all(|(j, &v)| v == if j % 2 == 0 { s } else { -s }));
+        assert_eq!(net, init_net(7, d, m, beta));
+    }
+
+    #[test]
+    fn geometry_matches_a_hand_computation() {
+        let (net, sub) = hand_net();
+        let s = std::f64::consts::FRAC_1_SQRT_2;
+        assert!((off_operator_norm(&net, &sub) - 5f64.sqrt()).abs() < 1e-14);
+        // Points of P: both units active; none active; only unit 1; unit 2 exactly at its kink
+        // (pre-activation 0 counts as inactive).
+        let x = DMatrix::from_row_slice(
+            4,
+            3,
+            &[
+                1.0, 0.5, 0.0, -1.0, -1.0, 0.0, 1.0, -1.0, 0.0, 0.5, 0.25, 0.0,
+            ],
+        );
+        let g = analyse(&net, &sub, &x);
+        assert_eq!(g.len(), 4);
+        // x₁: N = s(1.5 − 0.25); ∇N = s(w₁ − w₂) = s(1, −1, 3); S = s² + s² = 1.
+        let n1 = 1.25 * s;
+        assert!((g[0].n_x - n1).abs() < 1e-15);
+        assert!((g[0].g_off - 3.0 * s).abs() < 1e-15);
+        assert!((g[0].g_on - 1.0).abs() < 1e-15);
+        assert!((g[0].active_mass - 1.0).abs() < 1e-15);
+        assert!((g[0].certified - n1 / 5f64.sqrt()).abs() < 1e-15);
+        // Along ẑ = (0, 0, −1): N(x + tẑ) = s(1.25 − 3t) until unit 1 turns off at t = ¾.
+        let line = g[0].line;
+        assert!((line.t.expect("a root") - 5.0 / 12.0).abs() < 1e-14);
+        assert!((line.t_first_order - 5.0 / 12.0).abs() < 1e-14);
+        assert!((line.first_breakpoint - 0.75).abs() < 1e-14);
+        assert_eq!(line.h0, g[0].n_x);
+        // x₂: nothing active, so N = 0, no gradient, no direction, no flip.
+        assert_eq!((g[1].n_x, g[1].g_off, g[1].g_on), (0.0, 0.0, 0.0));
+        assert_eq!((g[1].active_mass, g[1].certified), (0.0, 0.0));
+        assert!(!g[1].line.t_first_order.is_nan());
+        // x₃: only unit 1: N = 1.5 s, g⊥ = s(0, 0, 2), S = s² = ½.
+        assert!((g[2].n_x - 1.5 * s).abs() < 1e-15);
+        assert!((g[2].g_off - 2.0 * s).abs() < 1e-15);
+        assert!((g[2].g_on - s).abs() < 1e-15);
+        assert!((g[2].active_mass - 0.5).abs() < 1e-15);
+        // x₄: unit 2 at its kink is inactive.
+        assert!((g[3].active_mass - 0.5).abs() < 1e-15);
+        // D4 by hand at x₃ with s_T = ½, β = 2, d = 3: ‖g⊥‖²·d/(s_T²β²S) = 2·3/(¼·4·½) = 12.
+        assert!((chi2_statistic(&g[2], 3, 0.5, 2.0) - 12.0).abs() < 1e-13);
+    }
+
+    #[test]
+    fn universal_directions_are_the_signed_sums_of_the_off_subspace_weights() {
+        let (net, sub) = hand_net();
+        let (down, up) = universal_directions(&net, &sub);
+        // ẑ₊ ∝ Σ_{u_i < 0} c_i = c₂ = (0, 0, −1); ẑ₋ ∝ c₁ = (0, 0, 2).
+        assert_eq!(down, DVector::from_vec(vec![0.0, 0.0, -1.0]));
+        assert_eq!(up, DVector::from_vec(vec![0.0, 0.0, 1.0]));
+        // D7: moving along ẑ₊ lowers N, along ẑ₋ raises it.
+        let x = DMatrix::from_row_slice(1, 3, &[1.0, 0.5, 0.0]);
+        let n0 = net.forward(&x)[0];
+        let moved = |z: &DVector<f64>| {
+            net.forward(&DMatrix::from_fn(1, 3, |_, j| x[(0, j)] + 0.1 * z[j]))[0]
+        };
+        assert!(moved(&down) < n0 && moved(&up) > n0);
+        // A net without off-subspace weights has the zero vector for both.
+        let flat = TwoLayer::new(
+            3,
+            2,
+            Activation::Relu,
+            true,
+            OutputLayer::Fixed(crate::model::two_layer::alternating_signs(2)),
+            DVector::from_vec(vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.5, -0.25]),
+        )
+        .expect("valid net");
+        let (a, b) = universal_directions(&flat, &sub);
+        assert_eq!((a.norm(), b.norm()), (0.0, 0.0));
+    }
+
+    #[test]
+    fn training_keeps_the_data_in_p_and_freezes_the_off_subspace_weights() {
+        let s = Setting {
+            weight_decay: 0.01,
+            max_steps: 300,
+            ..Setting::new(12, 3, 12, 16)
+        };
+        let inst = train(3, &s, Method::Gd).expect("trained");
+        assert_eq!(inst.data.x().shape(), (12, 12));
+        assert!(inst.sub.project_out(inst.data.x()).amax() < 1e-12);
+        assert!(
+            inst.fit.shrink < 0.9,
+            "decay shrinks: s_T = {}",
+            inst.fit.shrink
+        );
+        let (drift, scale) = inst.frozen_drift();
+        // The scale by hand: ‖c_i(0)‖ + path_i + mass_i/16.
+        let c0 = inst.sub.project_out(&inst.init.w());
+        for i in 0..s.m {
+            let by_hand = c0.row(i).norm() + inst.fit.path[i] + inst.fit.mass[i] / 16.0;
+            assert!((scale[i] - by_hand).abs() <= 1e-12 * by_hand);
+            // D1 holds to rounding …
+            assert!(
+                drift[i] <= 64.0 * f64::EPSILON * scale[i],
+                "unit {i}: {}",
+                drift[i]
+            );
+        }
+        // … and is sensitive: without the decay factor the drift is (1 − s_T)‖c_i(0)‖.
+        let ct = inst.sub.project_out(&inst.net.w());
+        let undecayed = (&ct - &c0).row(0).norm();
+        assert!((undecayed - (1.0 - inst.fit.shrink) * c0.row(0).norm()).abs() < 1e-10);
+        assert!(undecayed > 1e6 * drift[0].max(f64::EPSILON));
+        // Test points lie in P at radius ρ_x with labels ±1, reproducibly.
+        let t = inst.test_points(5, 40).expect("points");
+        assert_eq!(t.x().nrows(), 40);
+        assert!(inst.sub.project_out(t.x()).amax() < 1e-12);
+        for r in crate::linalg::row_norms(t.x()) {
+            assert!((r - s.rho_x).abs() < 1e-12);
+        }
+        assert_eq!(t.x(), inst.test_points(5, 40).expect("points").x());
+        assert_ne!(t.x(), inst.test_points(6, 40).expect("points").x());
+    }
+
+    #[test]
+    fn training_stops_at_the_target_margin_with_the_method_asked_for() {
+        let s = Setting {
+            max_steps: 20_000,
+            ..Setting::new(12, 3, 12, 16)
+        };
+        let gd = train(3, &s, Method::Gd).expect("trained");
+        assert!(gd.fit.reached_margin(), "{:?}", gd.fit.stop);
+        assert!(gd.fit.min_margin >= s.gamma_stop && gd.fit.steps < s.max_steps);
+        // Without decay s_T = 1 and the off-subspace weights do not move.
+        assert_eq!(gd.fit.shrink, 1.0);
+        let sgd = train(3, &s, Method::Sgd { batch: 4, seed: 1 }).expect("trained");
+        assert_eq!(
+            (sgd.init.clone(), sgd.data.x()),
+            (gd.init.clone(), gd.data.x())
+        );
+        assert_ne!(sgd.net, gd.net);
+    }
+}

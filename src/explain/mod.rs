@@ -288,5 +288,10 @@ mod tests {
             assert!((sc.norm[w] - e).abs() < 1e-15, "NORM[{w}] = {}", sc.norm[w]);
             assert_eq!(sc.ip[w], 0.0);
         }
+        // The guard is added: parallel gradients of norm 1e−8 have |cos| = 1e−16/(1e−16 + 1e−15)
+        // = 1/11, not 1 (and never above 1, as a subtracted guard would give).
+        let tiny = DMatrix::from_element(1, 1, 1e-8);
+        let sc = scores(&[tiny.clone(), tiny]).unwrap();
+        assert!((sc.ip[0] - 1.0 / 11.0).abs() < 1e-12, "IP = {}", sc.ip[0]);
     }
 }

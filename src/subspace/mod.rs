@@ -231,10 +231,11 @@ pub fn chi2_statistic(g: &PointGeometry, d: usize, shrink: f64, beta: f64) -> f6
 pub fn universal_directions(net: &TwoLayer, sub: &Subspace) -> (DVector<f64>, DVector<f64>) {
     let c = sub.project_out(&net.w());
     let u = net.v();
-    let sum = |neg: bool| {
+    // Units of the output sign `sign` (a unit with u_i = 0 belongs to neither sum).
+    let sum = |sign: f64| {
         let mut z = DVector::zeros(c.ncols());
         for (i, &ui) in u.iter().enumerate() {
-            if (ui < 0.0) == neg {
+            if ui * sign > 0.0 {
                 z += c.row(i).transpose();
             }
         }
@@ -245,7 +246,7 @@ pub fn universal_directions(net: &TwoLayer, sub: &Subspace) -> (DVector<f64>, DV
             z
         }
     };
-    (sum(true), sum(false))
+    (sum(-1.0), sum(1.0))
 }
 
 #[cfg(test)]
@@ -375,6 +376,20 @@ mod tests {
         .expect("valid net");
         let (a, b) = universal_directions(&flat, &sub);
         assert_eq!((a.norm(), b.norm()), (0.0, 0.0));
+        // A unit with u_i = 0 belongs to neither sum: with u = (½, 0), ẑ₋ ∝ c₁ = (0, 0, 2) alone
+        // (adding c₂ = (0, 0, −3) would flip it) and ẑ₊ = 0.
+        let idle = TwoLayer::new(
+            3,
+            2,
+            Activation::Relu,
+            true,
+            OutputLayer::Fixed(DVector::from_vec(vec![0.5, 0.0])),
+            DVector::from_vec(vec![1.0, 0.0, 2.0, 0.0, 1.0, -3.0, 0.5, -0.25]),
+        )
+        .expect("valid net");
+        let (down, up) = universal_directions(&idle, &sub);
+        assert_eq!(down.norm(), 0.0);
+        assert_eq!(up, DVector::from_vec(vec![0.0, 0.0, 1.0]));
     }
 
     #[test]

@@ -112,3 +112,44 @@ pub fn class_aligned(rng: &mut Rng, n: usize, d: usize, m: usize, mu_norm2: f64)
         h,
     })))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Model;
+
+    #[test]
+    fn an_accepted_draw_is_an_exact_kkt_point_and_a_bad_draw_is_rejected_with_its_reason() {
+        let (n, d, m) = (6, 1000, 8);
+        let f = (0..20)
+            .find_map(|seed| {
+                match class_aligned(&mut rng::seeded(seed, 0), n, d, m, 300.0).unwrap() {
+                    Draw::Accepted(f) => Some(f),
+                    Draw::Rejected(_) => None,
+                }
+            })
+            .expect("a separated draw is accepted");
+        let (x, y) = (f.data.x(), f.data.y());
+        // Every margin is 1 …
+        let q = f.net.forward(x).component_mul(y);
+        assert!(q.iter().all(|&qi| (qi - 1.0).abs() < 1e-10), "q = {q}");
+        // … and θ = Σ λ_i y_i ∇_θ N(x_i) with λ > 0: stationarity of min ½‖θ‖² s.t. q ≥ 1.
+        let grad = f.net.vjp(x, &f.lambda.component_mul(y));
+        assert!((&grad - f.net.params()).amax() < 1e-10 * f.net.params().amax());
+        assert!(f.lambda.iter().all(|&l| l > 0.0));
+        // H is block-diagonal by class with ρ = ½ inside a class: H_ii = ‖x_i‖²/2.
+        for i in 0..n {
+            assert!((f.h[(i, i)] - x.row(i).norm_squared() / 2.0).abs() < 1e-9);
+            for k in 0..n {
+                if y[i] != y[k] {
+                    assert_eq!(f.h[(i, k)], 0.0);
+                }
+            }
+        }
+        // Without a class mean, opposite-class inner products are positive for some pair.
+        match class_aligned(&mut rng::seeded(0, 0), n, d, m, 0.0).unwrap() {
+            Draw::Rejected(why) => assert!(why.contains("opposite-class"), "{why}"),
+            Draw::Accepted(_) => panic!("a draw without class means was accepted"),
+        }
+    }
+}

@@ -152,3 +152,47 @@ pub fn margin_clarabel(data: &Binary, geometry: Geometry) -> Result<LpMargin> {
         w,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn binary(rows: &[[f64; 2]], y: &[f64]) -> Binary {
+        let x = DMatrix::from_fn(rows.len(), 2, |i, j| rows[i][j]);
+        Binary::new(x, DVector::from_column_slice(y)).unwrap()
+    }
+
+    /// Hand-solved LPs, each with a unique separator, through both solvers:
+    /// - x₁ = (1, 0) labelled +1, x₂ = (0, 1) labelled −1: in L∞ geometry (‖w‖₁ ≤ 1)
+    ///   γ ≤ min(w₁, −w₂) ≤ ‖w‖₁/2, so γ∞ = ½ at w = (½, −½); in L1 geometry (‖w‖∞ ≤ 1)
+    ///   γ₁ = 1 at w = (1, −1);
+    /// - the single point (2, 1): γ∞ = ‖x‖∞ = 2 at w = (1, 0), γ₁ = ‖x‖₁ = 3 at w = (1, 1).
+    #[test]
+    fn hand_solved_margins_in_both_geometries() {
+        let two = binary(&[[1.0, 0.0], [0.0, 1.0]], &[1.0, -1.0]);
+        let one = binary(&[[2.0, 1.0]], &[1.0]);
+        let cases = [
+            (&two, Geometry::LInf, 0.5, [0.5, -0.5]),
+            (&two, Geometry::L1, 1.0, [1.0, -1.0]),
+            (&one, Geometry::LInf, 2.0, [1.0, 0.0]),
+            (&one, Geometry::L1, 3.0, [1.0, 1.0]),
+        ];
+        for (data, g, gamma, w) in cases {
+            for (name, m) in [
+                ("microlp", margin(data, g).unwrap()),
+                ("clarabel", margin_clarabel(data, g).unwrap()),
+            ] {
+                assert!(
+                    (m.gamma - gamma).abs() < 1e-7,
+                    "{name} {g:?}: γ = {}",
+                    m.gamma
+                );
+                assert!(
+                    (&m.w - DVector::from_column_slice(&w)).amax() < 1e-7,
+                    "{name} {g:?}: w = {}",
+                    m.w
+                );
+            }
+        }
+    }
+}

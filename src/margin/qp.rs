@@ -131,3 +131,80 @@ pub fn solve(
         iterations: sol.iterations,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csc_forms_hold_the_upper_triangle_and_the_nonzeros() {
+        let p = DMatrix::from_row_slice(3, 3, &[1.0, 2.0, 3.0, 2.0, 4.0, 5.0, 3.0, 5.0, 6.0]);
+        let u = csc_upper(&p);
+        assert_eq!((u.m, u.n), (3, 3));
+        assert_eq!(u.colptr, vec![0, 1, 3, 6]);
+        assert_eq!(u.rowval, vec![0, 0, 1, 0, 1, 2]);
+        assert_eq!(u.nzval, vec![1.0, 2.0, 4.0, 3.0, 5.0, 6.0]);
+        let a = DMatrix::from_row_slice(2, 3, &[0.0, 7.0, 0.0, 8.0, 0.0, -1.0]);
+        let c = csc_dense(&a);
+        assert_eq!((c.m, c.n), (2, 3));
+        assert_eq!(c.colptr, vec![0, 1, 2, 3]);
+        assert_eq!(c.rowval, vec![1, 0, 1]);
+        assert_eq!(c.nzval, vec![8.0, 7.0, -1.0]);
+    }
+
+    #[test]
+    fn settings_ask_for_the_declared_tolerance_quietly() {
+        let s = settings();
+        assert_eq!(
+            (s.tol_gap_abs, s.tol_gap_rel, s.tol_feas),
+            (QP_TOL, QP_TOL, QP_TOL)
+        );
+        assert_eq!(s.max_iter, 200);
+        assert!(!s.verbose);
+    }
+
+    /// min ½‖x‖² − x₁ − x₂ s.t. x₁ − x₂ = 0.2, x₁ + x₂ ≤ 1, solved by hand.
+    #[test]
+    fn a_hand_solved_qp_and_an_infeasible_one() {
+        // Stationarity: x − 1 + z_eq·(1, −1) + z_in·(1, 1) = 0 with x₁ + x₂ = 1 active:
+        // x₁ = 1 − z_eq − z_in, x₂ = 1 + z_eq − z_in ⇒ x₁ + x₂ = 2 − 2z_in = 1 ⇒ z_in = ½;
+        // x₁ − x₂ = −2z_eq = 0.2 ⇒ z_eq = −0.1; x = (0.6, 0.4).
+        let p = csc_upper(&DMatrix::identity(2, 2));
+        let a = csc_dense(&DMatrix::from_row_slice(2, 2, &[1.0, -1.0, 1.0, 1.0]));
+        let sol = solve(
+            "test",
+            &p,
+            &[-1.0, -1.0],
+            &a,
+            &[0.2, 1.0],
+            &[Cone::Zero(1), Cone::Nonneg(1)],
+        )
+        .expect("solved");
+        assert_eq!(sol.status, QpStatus::Solved);
+        assert!(sol.iterations > 0);
+        for (got, want) in sol.x.iter().zip([0.6, 0.4]) {
+            assert!((got - want).abs() < 1e-7, "x = {:?}", sol.x);
+        }
+        for (got, want) in sol.z.iter().zip([-0.1, 0.5]) {
+            assert!((got - want).abs() < 1e-7, "z = {:?}", sol.z);
+        }
+        // x₁ ≤ −1 and −x₁ ≤ −1 cannot both hold: an error naming the problem and the status.
+        let a = csc_dense(&DMatrix::from_row_slice(2, 1, &[1.0, -1.0]));
+        let e = solve(
+            "two-sided",
+            &csc_upper(&DMatrix::identity(1, 1)),
+            &[0.0],
+            &a,
+            &[-1.0, -1.0],
+            &[Cone::Nonneg(2)],
+        )
+        .expect_err("infeasible");
+        let msg = e.to_string();
+        assert!(
+            msg.contains("two-sided") && msg.contains("Infeasible"),
+            "{msg}"
+        );
+        // A malformed problem (cones of 3 rows for 2) is refused at set-up, not solved.
+        assert!(solve("bad", &p, &[0.0, 0.0], &a, &[0.0, 0.0], &[Cone::Nonneg(3)]).is_err());
+    }
+}

@@ -111,6 +111,29 @@ mod tests {
     use super::*;
     use crate::rng::{self, stream};
 
+    /// x₁ = (1, 0) labelled +1, x₂ = (0, 1) labelled −1, x₃ = (2, 0) labelled +1: by hand
+    /// w = (1, −1), λ = (1, 1, 0), γ* = 1/√2, from both dual algorithms and the primal.
+    #[test]
+    fn a_hand_solved_svm() {
+        let x = DMatrix::from_row_slice(3, 2, &[1.0, 0.0, 0.0, 1.0, 2.0, 0.0]);
+        let data = Binary::new(x, DVector::from_vec(vec![1.0, -1.0, 1.0])).unwrap();
+        for solver in [DualSolver::ActiveSet, DualSolver::InteriorPoint] {
+            let svm = hard_margin_with(&data, solver).unwrap();
+            assert!(
+                (&svm.w - DVector::from_vec(vec![1.0, -1.0])).amax() < 1e-9,
+                "{solver:?}"
+            );
+            assert!((svm.lambda() - DVector::from_vec(vec![1.0, 1.0, 0.0])).amax() < 1e-9);
+            assert!((svm.margin() - std::f64::consts::FRAC_1_SQRT_2).abs() < 1e-9);
+            assert_eq!(svm.gram[(0, 1)], 0.0);
+            assert_eq!(svm.gram[(0, 2)], 2.0);
+        }
+        let (w, z, status) = hard_margin_primal(&data).unwrap();
+        assert_eq!(status, QpStatus::Solved);
+        assert!((w - DVector::from_vec(vec![1.0, -1.0])).amax() < 1e-7);
+        assert!((z - DVector::from_vec(vec![1.0, 1.0, 0.0])).amax() < 1e-7);
+    }
+
     /// Data with one point repeated under the opposite label are not separable: the dual is
     /// unbounded and the SVM is refused with a solver error, never answered. (Formerly the
     /// negative control of `kkt.linear.gd_direction`, which it did not test.)

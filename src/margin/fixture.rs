@@ -121,10 +121,10 @@ mod tests {
     #[test]
     fn an_accepted_draw_is_an_exact_kkt_point_and_a_bad_draw_is_rejected_with_its_reason() {
         let (n, d, m) = (6, 1000, 8);
-        let f = (0..20)
+        let (seed, f) = (0..20)
             .find_map(|seed| {
                 match class_aligned(&mut rng::seeded(seed, 0), n, d, m, 300.0).unwrap() {
-                    Draw::Accepted(f) => Some(f),
+                    Draw::Accepted(f) => Some((seed, f)),
                     Draw::Rejected(_) => None,
                 }
             })
@@ -145,6 +145,16 @@ mod tests {
                     assert_eq!(f.h[(i, k)], 0.0);
                 }
             }
+        }
+        // The data are x_i = y_i μ + ξ_i with labels alternating from +1: the same stream drawn
+        // here (μ first, then ξ) rebuilds them.
+        let mut r = rng::seeded(seed, 0);
+        let mu = rng::unit_sphere(&mut r, d) * 300f64.sqrt();
+        let xi = rng::gaussian_matrix(&mut r, n, d, 1.0);
+        for i in 0..n {
+            assert_eq!(y[i], if i % 2 == 0 { 1.0 } else { -1.0 });
+            let want = xi.row(i) + mu.transpose() * y[i];
+            assert!((x.row(i) - want).amax() < 1e-12, "point {i}");
         }
         // Without a class mean, opposite-class inner products are positive for some pair.
         match class_aligned(&mut rng::seeded(0, 0), n, d, m, 0.0).unwrap() {

@@ -117,6 +117,27 @@ mod tests {
         assert_eq!(res.first_breakpoint, f64::INFINITY);
     }
 
+    /// Three units active along the whole ray whose slopes cancel to rounding: v = (0.3, −0.1,
+    /// −0.2), s_i = 1024 each, so Σ v_i s_i = −2.8e−14 in floating point (0 in exact
+    /// arithmetic) against the tolerance 64ε·Σ|v_i s_i| = 8.7e−12. The flat piece has no root;
+    /// an unflattened slope would put one at t ≈ 1e13.
+    #[test]
+    fn a_slope_that_cancels_to_rounding_is_flat() {
+        // Both signs of h₀ (v and −v): a flat final piece has no root either way.
+        for sign in [1.0, -1.0] {
+            let theta = DVector::from_vec(vec![1.0, 1.0, 1.0, 1.0, 0.0, 0.0]);
+            let v = DVector::from_vec(vec![0.3, -0.1, -0.2]) * sign;
+            let net =
+                TwoLayer::new(1, 3, Activation::Relu, true, OutputLayer::Fixed(v), theta).unwrap();
+            let x = DVector::from_vec(vec![1.0]);
+            let res = first_root(&net, &x, &DVector::from_vec(vec![1024.0]));
+            assert!((res.h0 - 0.3 * sign).abs() < 1e-15);
+            assert_eq!(res.t, None, "h0 = {}", res.h0);
+            assert_eq!(res.t_first_order, f64::INFINITY);
+            assert_eq!(res.first_breakpoint, f64::INFINITY);
+        }
+    }
+
     #[test]
     fn root_is_a_zero_of_the_network_and_the_first_one() {
         let mut r = rng::seeded(9, 0);

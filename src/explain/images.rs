@@ -133,6 +133,13 @@ pub fn heat_maps(
     maps: &[(&str, &[f64])],
 ) -> Result<()> {
     let (side, p, g) = (patches.side, patches.patch, patches.grid());
+    if let Some((name, vals)) = maps.iter().find(|(_, v)| v.len() != g * g) {
+        return Err(Error::shape(format!(
+            "heat map {name:?} has {} scores, the {g} × {g} patch grid needs {}",
+            vals.len(),
+            g * g
+        )));
+    }
     let cells: Vec<Vec<f64>> = maps
         .iter()
         .map(|(_, vals)| {
@@ -152,4 +159,22 @@ pub fn heat_maps(
         style: Style::Scaled,
     }));
     draw(path, side, &panels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A score list that does not fill the patch grid is refused with its name, not indexed
+    /// out of bounds.
+    #[test]
+    fn heat_maps_refuse_a_score_list_of_the_wrong_length() {
+        let patches = Patches { side: 4, patch: 2 };
+        let path = std::env::temp_dir().join(format!("dimple-maps-{}.svg", std::process::id()));
+        let image = [0.5; 16];
+        let e = heat_maps(&path, &image, patches, &[("IP", &[1.0, 2.0, 3.0])]).unwrap_err();
+        assert!(e.to_string().contains("\"IP\" has 3 scores"), "{e}");
+        heat_maps(&path, &image, patches, &[("IP", &[1.0, 2.0, 3.0, 4.0])]).expect("drawn");
+        std::fs::remove_file(&path).ok();
+    }
 }

@@ -612,6 +612,614 @@ mod tests {
         }
     }
 
+    use crate::geometry::{Projector, Tangents};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A scripted objective: loss_r(x) = −Σ_j a_j (x_j − c_j)² + w·x (a concave bowl plus a
+    /// linear term), gradient by hand, success where the loss exceeds the row's threshold.
+    /// Counts the rows it evaluates.
+    struct Bowl {
+        w: Vec<f64>,
+        a: Vec<f64>,
+        c: Vec<f64>,
+        threshold: Vec<f64>,
+        rows: AtomicUsize,
+    }
+
+    impl Bowl {
+        fn linear(w: &[f64], threshold: &[f64]) -> Self {
+            Self {
+                w: w.to_vec(),
+                a: vec![0.0; w.len()],
+                c: vec![0.0; w.len()],
+                threshold: threshold.to_vec(),
+                rows: AtomicUsize::new(0),
+            }
+        }
+        fn loss(&self, x: &DMatrix<f64>, r: usize) -> f64 {
+            (0..x.ncols())
+                .map(|j| self.w[j] * x[(r, j)] - self.a[j] * (x[(r, j)] - self.c[j]).powi(2))
+                .sum()
+        }
+    }
+
+    impl Objective for Bowl {
+        fn dim(&self) -> usize {
+            self.w.len()
+        }
+        fn eval(&self, x: &DMatrix<f64>, idx: &[usize]) -> crate::attack::objective::Eval {
+            self.rows.fetch_add(x.nrows(), Ordering::Relaxed);
+            let loss = DVector::from_fn(x.nrows(), |r, _| self.loss(x, r));
+            let grad = DMatrix::from_fn(x.nrows(), x.ncols(), |r, j| {
+                self.w[j] - 2.0 * self.a[j] * (x[(r, j)] - self.c[j])
+            });
+            let success = (0..x.nrows())
+                .map(|r| loss[r] > self.threshold[idx[r]])
+                .collect();
+            crate::attack::objective::Eval {
+                loss,
+                grad,
+                success,
+            }
+        }
+        fn success(&self, x: &DMatrix<f64>, idx: &[usize]) -> Vec<bool> {
+            (0..x.nrows())
+                .map(|r| self.loss(x, r) > self.threshold[idx[r]])
+                .collect()
+        }
+        fn cost(&self) -> crate::attack::objective::Cost {
+            Default::default()
+        }
+    }
+
+    fn config(norm: Norm, variant: Variant, n_iter: usize, random_start: bool) -> ApgdConfig {
+        ApgdConfig {
+            n_iter,
+            random_start,
+            ..ApgdConfig::new(norm, variant)
+        }
+    }
+
+    /// L∞ on a linear loss w·x without a random start: the first (full, momentum-free) step
+    /// lands on the corner x + ε·sign(w) (sign 0 leaves a coordinate alone), every later step
+    /// stays there, so the loss is flat, every checkpoint sees no increase and halves η. For
+    /// N = 10 the checkpoints fall after iterations 1, 2, …, 9 (windows 2, 1, …, 1).
+    #[test]
+    fn linf_on_a_linear_loss_reaches_the_corner_and_halves_at_every_checkpoint() {
+        let obj = Bowl::linear(&[1.0, -2.0, 0.0], &[f64::INFINITY]);
+        let x = DMatrix::from_row_slice(1, 3, &[0.5, 0.5, 0.5]);
+        let cfg = config(Norm::Linf, Variant::AutoAttack, 10, false);
+        let mut trace = Trace::default();
+        let mut rng = rng::seeded(1, 0);
+        let r = apgd(
+            &obj,
+            &x,
+            &[0],
+            &[0.125],
+            &cfg,
+            &Constraint::Free,
+            &mut rng,
+            Some(&mut trace),
+        )
+        .unwrap();
+        assert_eq!(checkpoints(10), (1..10).collect::<Vec<_>>());
+        let eta: Vec<f64> = trace.eta.iter().map(|e| e[0]).collect();
+        let expected = [
+            0.25,
+            0.25,
+            0.125,
+            0.0625,
+            0.03125,
+            0.015625,
+            0.0078125,
+            0.00390625,
+            0.001953125,
+            0.0009765625,
+        ];
+        assert_eq!(eta, expected);
+        // Unbroken (threshold ∞): AutoAttack's fallback is x₀ = x here; the best loss is at the
+        // corner (0.625, 0.375, 0.5): 0.625 − 0.75 = −0.125.
+        assert!(!r.success[0]);
+        assert_eq!(r.x_adv, x);
+        assert_eq!(r.loss_best[0], -0.125);
+        assert_eq!(trace.evaluations, 11);
+        assert_eq!(trace.dist.len(), 11);
+        assert_eq!(trace.dist[0][0], 0.0);
+        assert!(trace.dist[1..].iter().all(|d| d[0] == 0.125));
+        assert_eq!(trace.loss_best[0][0], -0.5);
+        assert!(trace.loss_best[1..].iter().all(|l| l[0] == -0.125));
+        assert_eq!(trace.first_step_deviation, 0.0);
+        assert_eq!(trace.box_violation, 0.0);
+        assert_eq!(obj.rows.load(Ordering::Relaxed), 11);
+    }
+
+    /// Inside a box that binds: the corner is clamped to the box, the trace's box violation
+    /// stays 0 and the distance is the clamped one.
+    #[test]
+    fn the_box_clamps_every_iterate() {
+        let obj = Bowl::linear(&[1.0, -1.0], &[f64::INFINITY]);
+        let x = DMatrix::from_row_slice(1, 2, &[0.9375, 0.0625]);
+        let cfg = config(Norm::Linf, Variant::AdvLib, 5, false);
+        let mut trace = Trace::default();
+        let r = apgd(
+            &obj,
+            &x,
+            &[0],
+            &[0.25],
+            &cfg,
+            &Constraint::Free,
+            &mut rng::seeded(1, 0),
+            Some(&mut trace),
+        )
+        .unwrap();
+        assert_eq!(r.loss_best[0], 1.0);
+        assert!(trace.dist[1..].iter().all(|d| d[0] == 0.0625));
+        assert_eq!(trace.box_violation, 0.0);
+        // Without the box the corner is ε away.
+        let free = ApgdConfig {
+            bounds: None,
+            ..cfg
+        };
+        let r = apgd(
+            &obj,
+            &x,
+            &[0],
+            &[0.25],
+            &free,
+            &Constraint::Free,
+            &mut rng::seeded(1, 0),
+            None,
+        )
+        .unwrap();
+        assert_eq!(r.loss_best[0], 0.875 + 0.5);
+    }
+
+    /// A concave bowl around c = 0.53 in one dimension: sign steps of η = 2ε overshoot, the
+    /// loss oscillates, η halves and the run restarts from its best point, so APGD's best point
+    /// ends within its last step size of the maximiser.
+    #[test]
+    fn halving_and_restarts_converge_on_a_bowl() {
+        let obj = Bowl {
+            w: vec![0.0],
+            a: vec![1.0],
+            c: vec![0.53],
+            threshold: vec![f64::INFINITY],
+            rows: AtomicUsize::new(0),
+        };
+        let x = DMatrix::from_row_slice(1, 1, &[0.5]);
+        let cfg = config(Norm::Linf, Variant::AutoAttack, 100, false);
+        let mut trace = Trace::default();
+        let r = apgd(
+            &obj,
+            &x,
+            &[0],
+            &[0.1],
+            &cfg,
+            &Constraint::Free,
+            &mut rng::seeded(1, 0),
+            Some(&mut trace),
+        )
+        .unwrap();
+        let last_eta = trace.eta.last().unwrap()[0];
+        assert!(last_eta < 0.2 / 16.0, "η only reached {last_eta}");
+        // The best loss −(x_best − 0.53)²: within the final step of the maximiser.
+        assert!(
+            -r.loss_best[0] <= (2.0 * last_eta).powi(2),
+            "{}",
+            r.loss_best[0]
+        );
+        assert!(-r.loss_best[0] < 1e-4);
+        // The best loss never decreases along the trace.
+        assert!(trace.loss_best.windows(2).all(|w| w[1][0] >= w[0][0]));
+    }
+
+    /// The momentum update by hand: L∞, x = 0.5, x_prev = 0.4, g > 0, η = 0.05, ε = 0.2 around
+    /// 0.5: z = 0.55 and x' = 0.5 + 0.75·0.05 + 0.25·0.1 = 0.5625; L2 the same along e₁ of a
+    /// 2-d point (up to the direction's guard 1e−12); a step past the ball is projected.
+    #[test]
+    fn one_step_by_hand() {
+        let centre = DMatrix::from_row_slice(1, 2, &[0.5, 0.5]);
+        let x = centre.clone();
+        let prev = DMatrix::from_row_slice(1, 2, &[0.4, 0.5]);
+        let g = DMatrix::from_row_slice(1, 2, &[3.0, 0.0]);
+        for norm in [Norm::Linf, Norm::L2] {
+            let cfg = config(norm, Variant::AutoAttack, 1, false);
+            let ctx = Ctx {
+                x: &centre,
+                eps: &[0.2],
+                cfg: &cfg,
+            };
+            // L2's guard 1e−12 (in the direction g/(‖g‖ + 1e−12) and in the projection's factor
+            // min(‖v‖, ε)/(‖v‖ + 1e−12)) moves it by about 1e−12/‖v‖ relative.
+            let tol = match norm {
+                Norm::Linf => 1e-15,
+                Norm::L2 => 1e-10,
+            };
+            let out = ctx.step(&x, &prev, &g, &[0.05], 0.75);
+            assert!((out[(0, 0)] - 0.5625).abs() < tol, "{norm:?}: {out}");
+            assert_eq!(out[(0, 1)], 0.5, "{norm:?}");
+            // A full step of 0.5 from the centre is cut to the radius 0.2.
+            let out = ctx.step(&x, &x, &g, &[0.5], 1.0);
+            assert!((out[(0, 0)] - 0.7).abs() < tol, "{norm:?}: {out}");
+        }
+        // L2 at (3, 4)/5 direction, η = 1, ε = 0.5, no box: (0.3, 0.4) from the origin (up to
+        // the guards, as above).
+        let cfg = ApgdConfig {
+            bounds: None,
+            ..config(Norm::L2, Variant::AutoAttack, 1, false)
+        };
+        let zero = DMatrix::zeros(1, 2);
+        let ctx = Ctx {
+            x: &zero,
+            eps: &[0.5],
+            cfg: &cfg,
+        };
+        let g = DMatrix::from_row_slice(1, 2, &[3.0, 4.0]);
+        let out = ctx.step(&zero, &zero, &g, &[1.0], 1.0);
+        assert!(
+            (out[(0, 0)] - 0.3).abs() < 1e-10 && (out[(0, 1)] - 0.4).abs() < 1e-10,
+            "{out}"
+        );
+        // Inside the ball nothing is cut: η = 0.25 gives (0.15, 0.2).
+        let out = ctx.step(&zero, &zero, &g, &[0.25], 1.0);
+        assert!(
+            (out[(0, 0)] - 0.15).abs() < 1e-10 && (out[(0, 1)] - 0.2).abs() < 1e-10,
+            "{out}"
+        );
+        // The L∞ direction is sign(g) with sign(0) = 0; the L2 one g/‖g‖.
+        let ctx_inf = Ctx {
+            x: &zero,
+            eps: &[0.5],
+            cfg: &config(Norm::Linf, Variant::AutoAttack, 1, false),
+        };
+        let g = DMatrix::from_row_slice(1, 3, &[-2.0, 0.0, 0.5]);
+        assert_eq!(
+            ctx_inf.direction(&g),
+            DMatrix::from_row_slice(1, 3, &[-1.0, 0.0, 1.0])
+        );
+    }
+
+    /// The reference step of the trace agrees with `step` at a = 1 on random data, for both
+    /// norms, with and without a box; and it is not a copy of it (a hand value).
+    #[test]
+    fn the_plain_projected_step_is_the_first_step() {
+        let mut rng = rng::seeded(7, 0);
+        let (n, d) = (4, 5);
+        for norm in [Norm::Linf, Norm::L2] {
+            for bounds in [None, Some((0.0, 1.0))] {
+                let centre = DMatrix::from_fn(n, d, |_, _| rng::uniform(&mut rng));
+                let x0 = centre.map(|v| (v + 0.05).min(1.0));
+                let mut g = rng::gaussian_matrix(&mut rng, n, d, 1.0);
+                g[(0, 0)] = 0.0;
+                let eta = [0.1, 0.2, 0.3, 0.05];
+                let eps = [0.1, 0.1, 0.2, 0.3];
+                let cfg = ApgdConfig {
+                    bounds,
+                    ..config(norm, Variant::AutoAttack, 1, false)
+                };
+                let ctx = Ctx {
+                    x: &centre,
+                    eps: &eps,
+                    cfg: &cfg,
+                };
+                let a = ctx.step(&x0, &x0, &g, &eta, 1.0);
+                let b = plain_projected_step(&x0, &centre, &g, &eta, &eps, norm, bounds);
+                // L2's guard (see `one_step_by_hand`) in `step` and not in the reference.
+                let tol = match norm {
+                    Norm::Linf => 1e-15,
+                    Norm::L2 => 1e-10,
+                };
+                assert!(
+                    (&a - &b).amax() < tol,
+                    "{norm:?} {bounds:?}: {}",
+                    (a - b).amax()
+                );
+            }
+        }
+        let z = DMatrix::from_row_slice(1, 2, &[0.0, 0.0]);
+        let g = DMatrix::from_row_slice(1, 2, &[-1.0, 2.0]);
+        let s = plain_projected_step(&z, &z, &g, &[0.5], &[0.25], Norm::Linf, Some((-0.1, 1.0)));
+        assert_eq!(s, DMatrix::from_row_slice(1, 2, &[-0.1, 0.25]));
+        let s = plain_projected_step(&z, &z, &g, &[0.5], &[0.25], Norm::L2, None);
+        let l = 5f64.sqrt();
+        assert!(
+            (s[(0, 0)] + 0.25 / l).abs() < 1e-12 && (s[(0, 1)] - 0.5 / l).abs() < 1e-12,
+            "{s}"
+        );
+        let s = plain_projected_step(&z, &z, &g, &[0.1], &[0.25], Norm::L2, None);
+        assert!(
+            (s[(0, 0)] + 0.1 / l).abs() < 1e-12 && (s[(0, 1)] - 0.2 / l).abs() < 1e-12,
+            "{s}"
+        );
+    }
+
+    /// Restarts attack only the points still unbroken: a point broken in the first run keeps
+    /// its first point, the other is attacked again (2·(N + 1) + (N + 1) rows evaluated); the
+    /// best loss is the larger of the runs'.
+    #[test]
+    fn restarts_attack_only_the_unbroken_points() {
+        // Row 0 breaks at once (threshold −∞), row 1 never (threshold ∞).
+        let obj = Bowl::linear(&[1.0, 1.0], &[f64::NEG_INFINITY, f64::INFINITY]);
+        let x = DMatrix::from_row_slice(2, 2, &[0.5, 0.5, 0.25, 0.25]);
+        let cfg = ApgdConfig {
+            restarts: 3,
+            ..config(Norm::Linf, Variant::AutoAttack, 4, true)
+        };
+        let r = apgd(
+            &obj,
+            &x,
+            &[0, 1],
+            &[0.125, 0.125],
+            &cfg,
+            &Constraint::Free,
+            &mut rng::seeded(3, 0),
+            None,
+        )
+        .unwrap();
+        assert_eq!(r.success, vec![true, false]);
+        assert_eq!(obj.rows.load(Ordering::Relaxed), 2 * 5 + 5 + 5);
+        assert_eq!(r.loss_best[1], 0.75);
+        assert_eq!(r.loss_best[0], 1.25);
+        // Row 0's point is the last successful iterate of the first run: the corner.
+        assert_eq!(
+            r.x_adv.row(0).iter().copied().collect::<Vec<_>>(),
+            vec![0.625, 0.625]
+        );
+        // Row 1 unbroken: AutoAttack keeps the first run's random start x₀ (ε away in L∞).
+        let d1 = (r.x_adv.row(1) - x.row(1)).amax();
+        assert_eq!(d1, 0.125);
+    }
+
+    /// The fallback for an unbroken point: AutoAttack keeps the random start x₀, adv_lib the
+    /// clean point x; adv_lib takes x₀ when x₀ is already adversarial.
+    #[test]
+    fn the_variants_fall_back_differently() {
+        let x = DMatrix::from_row_slice(1, 2, &[0.5, 0.5]);
+        let never = Bowl::linear(&[1.0, 0.0], &[f64::INFINITY]);
+        let run = |obj: &Bowl, v: Variant| {
+            let cfg = config(Norm::L2, v, 1, true);
+            apgd(
+                obj,
+                &x,
+                &[0],
+                &[0.25],
+                &cfg,
+                &Constraint::Free,
+                &mut rng::seeded(5, 0),
+                None,
+            )
+            .unwrap()
+        };
+        let aa = run(&never, Variant::AutoAttack);
+        assert!((Norm::L2.row_norms(&(&aa.x_adv - &x))[0] - 0.25).abs() < 1e-12);
+        let al = run(&never, Variant::AdvLib);
+        assert_eq!(al.x_adv, x);
+        let always = Bowl::linear(&[1.0, 0.0], &[f64::NEG_INFINITY]);
+        let al = run(&always, Variant::AdvLib);
+        assert!(al.success[0]);
+        assert_ne!(al.x_adv, x);
+        // One step only: x_adv is x₁ (the last successful iterate), a step past x₀.
+        let mut t = Trace::default();
+        let cfg = config(Norm::L2, Variant::AdvLib, 1, true);
+        apgd(
+            &always,
+            &x,
+            &[0],
+            &[0.25],
+            &cfg,
+            &Constraint::Free,
+            &mut rng::seeded(5, 0),
+            Some(&mut t),
+        )
+        .unwrap();
+        assert_eq!(t.evaluations, 2);
+    }
+
+    /// With a constraint every gradient (and the random start) is projected: without a box the
+    /// iterates stay in the chosen subspace (here span e₁, on; or its complement, off).
+    #[test]
+    fn a_constraint_keeps_the_iterates_in_its_subspace() {
+        let q = Projector::new(DMatrix::from_row_slice(3, 1, &[1.0, 0.0, 0.0])).unwrap();
+        let obj = Bowl::linear(&[1.0, 2.0, -1.0], &[f64::INFINITY]);
+        let x = DMatrix::from_row_slice(1, 3, &[0.5, 0.5, 0.5]);
+        let cfg = ApgdConfig {
+            bounds: None,
+            ..config(Norm::L2, Variant::AutoAttack, 6, true)
+        };
+        let on = apgd(
+            &obj,
+            &x,
+            &[0],
+            &[0.5],
+            &cfg,
+            &Constraint::On(Tangents::Shared(&q)),
+            &mut rng::seeded(2, 0),
+            None,
+        )
+        .unwrap();
+        let moved = &on.x_adv - &x;
+        assert!(moved[(0, 1)] == 0.0 && moved[(0, 2)] == 0.0, "{moved}");
+        assert!(
+            (on.loss_best[0] - (0.5 + 0.5 + 1.0 - 0.5)).abs() < 1e-9,
+            "{}",
+            on.loss_best[0]
+        );
+        let off = apgd(
+            &obj,
+            &x,
+            &[0],
+            &[0.5],
+            &cfg,
+            &Constraint::Off(Tangents::Shared(&q)),
+            &mut rng::seeded(2, 0),
+            None,
+        )
+        .unwrap();
+        assert_eq!((&off.x_adv - &x)[(0, 0)], 0.0);
+        // Off span e₁ the best direction is (0, 2, −1)/√5: loss 1 + 0.5·√5, reached by the
+        // first step from x (without a random start).
+        let cfg = ApgdConfig {
+            random_start: false,
+            ..cfg
+        };
+        let off = apgd(
+            &obj,
+            &x,
+            &[0],
+            &[0.5],
+            &cfg,
+            &Constraint::Off(Tangents::Shared(&q)),
+            &mut rng::seeded(2, 0),
+            None,
+        )
+        .unwrap();
+        assert!(
+            (off.loss_best[0] - (1.0 + 0.5 * 5f64.sqrt())).abs() < 1e-9,
+            "{}",
+            off.loss_best[0]
+        );
+    }
+
+    /// Each malformed input is refused alone; a zero radius is allowed (the points come back).
+    #[test]
+    fn malformed_inputs_are_refused() {
+        let obj = Bowl::linear(&[1.0, 1.0], &[f64::INFINITY, f64::INFINITY]);
+        let x = DMatrix::from_row_slice(2, 2, &[0.5, 0.5, 0.25, 0.25]);
+        let cfg = config(Norm::Linf, Variant::AutoAttack, 3, true);
+        let go = |x: &DMatrix<f64>, idx: &[usize], eps: &[f64], cfg: &ApgdConfig| {
+            apgd(
+                &obj,
+                x,
+                idx,
+                eps,
+                cfg,
+                &Constraint::Free,
+                &mut rng::seeded(1, 0),
+                None,
+            )
+        };
+        assert!(go(&x, &[0, 1], &[0.1, 0.1], &cfg).is_ok());
+        let r = go(&x, &[0, 1], &[0.0, 0.0], &cfg).unwrap();
+        assert_eq!(r.x_adv, x);
+        assert!(matches!(
+            go(&x, &[0], &[0.1, 0.1], &cfg),
+            Err(Error::Shape(_))
+        ));
+        assert!(matches!(
+            go(&x, &[0, 1], &[0.1], &cfg),
+            Err(Error::Shape(_))
+        ));
+        let wide = DMatrix::from_element(2, 3, 0.5);
+        assert!(matches!(
+            go(&wide, &[0, 1], &[0.1, 0.1], &cfg),
+            Err(Error::Shape(_))
+        ));
+        let mut bad = x.clone();
+        bad[(1, 0)] = f64::NAN;
+        assert!(go(&bad, &[0, 1], &[0.1, 0.1], &cfg).is_err());
+        for e in [-0.1, f64::NAN, f64::INFINITY] {
+            assert!(
+                matches!(go(&x, &[0, 1], &[0.1, e], &cfg), Err(Error::Input(_))),
+                "{e}"
+            );
+        }
+        let none = ApgdConfig {
+            n_iter: 0,
+            ..cfg.clone()
+        };
+        assert!(matches!(
+            go(&x, &[0, 1], &[0.1, 0.1], &none),
+            Err(Error::Input(_))
+        ));
+        let none = ApgdConfig {
+            restarts: 0,
+            ..cfg.clone()
+        };
+        assert!(matches!(
+            go(&x, &[0, 1], &[0.1, 0.1], &none),
+            Err(Error::Input(_))
+        ));
+        for v in [-0.5, 1.5] {
+            let mut out = x.clone();
+            out[(0, 1)] = v;
+            assert!(
+                matches!(go(&out, &[0, 1], &[0.1, 0.1], &cfg), Err(Error::Input(_))),
+                "{v}"
+            );
+        }
+        // On the box's edge is inside.
+        let mut edge = x.clone();
+        edge[(0, 0)] = 1.0;
+        edge[(1, 1)] = 0.0;
+        assert!(go(&edge, &[0, 1], &[0.1, 0.1], &cfg).is_ok());
+    }
+
+    /// `run_verified` reports the objective's own success at the points it returns.
+    #[test]
+    fn run_verified_checks_success_at_the_returned_points() {
+        // Breaks where w·x > 1.1: reachable from (0.5, 0.5) at ε = 0.1 (max 1.2), not at 0.04.
+        let obj = Bowl::linear(&[1.0, 1.0], &[1.1]);
+        let x = DMatrix::from_row_slice(1, 2, &[0.5, 0.5]);
+        let cfg = config(Norm::Linf, Variant::AutoAttack, 5, true);
+        let (xa, ok) = run_verified(&obj, &x, 0.1, &cfg, &mut rng::seeded(1, 0)).unwrap();
+        assert_eq!(ok, vec![true]);
+        assert!(xa.sum() > 1.1);
+        let (_, ok) = run_verified(&obj, &x, 0.04, &cfg, &mut rng::seeded(1, 0)).unwrap();
+        assert_eq!(ok, vec![false]);
+    }
+
+    /// The checkpoint rule by hand. AutoAttack starts "halved at the previous check", so its
+    /// first check halves only on oscillation; adv_lib also halves when L_best did not improve.
+    #[test]
+    fn the_halving_rule_by_hand() {
+        // Rising losses 1, 2, … (N = 10; checkpoints after 1, 2, …, 9): never oscillating, L_best
+        // always improving: no halving in either variant.
+        let rising: Vec<f64> = (1..=10).map(f64::from).collect();
+        for v in [Variant::AutoAttack, Variant::AdvLib] {
+            assert!(
+                scripted_halvings(0.0, &rising, v).iter().all(|&(_, h)| !h),
+                "{v:?}"
+            );
+        }
+        // Rising but below L(x₀) = 100: not oscillating, L_best stuck at 100. AutoAttack (halved
+        // "last time") keeps η at the first check, then halves, then not (it just halved), …;
+        // adv_lib halves at once and alternates from there.
+        let aa = scripted_halvings(100.0, &rising, Variant::AutoAttack);
+        let al = scripted_halvings(100.0, &rising, Variant::AdvLib);
+        let flags = |v: &[(usize, bool)]| v.iter().map(|&(_, h)| h).collect::<Vec<_>>();
+        assert_eq!(
+            aa.iter().map(|&(i, _)| i).collect::<Vec<_>>(),
+            (1..10).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            flags(&aa),
+            [false, true, false, true, false, true, false, true, false]
+        );
+        assert_eq!(
+            flags(&al),
+            [true, false, true, false, true, false, true, false, true]
+        );
+        // A flat loss oscillates (no increase in the window) whatever the variant.
+        let flat = vec![1.0; 10];
+        assert!(scripted_halvings(1.0, &flat, Variant::AutoAttack)
+            .iter()
+            .all(|&(_, h)| h));
+        // The threshold: at the window k = 2 after step 1 with one increase, 1 ≤ 0.75·2 halves
+        // but 1 > 0.25·2 does not.
+        let one_up = [2.0, -1.0, 0.0, 0.0];
+        assert!(oscillating(&one_up, 1, 2, 0.75));
+        assert!(!oscillating(&one_up, 1, 2, 0.25));
+        assert!(oscillating(&one_up, 1, 2, 0.5));
+        let mut h = Halving::new(Variant::AutoAttack, 0.0).with_threshold(0.25);
+        assert!(!h.check(&one_up, 1, 2, 5.0));
+        // Not halved now, and L_best 5 → 5 did not improve: the next check halves.
+        assert!(h.check(&[2.0, 3.0, 4.0, 5.0], 3, 2, 5.0));
+        // An improvement since the last check prevents it.
+        let mut h = Halving::new(Variant::AdvLib, 1.0);
+        assert!(!h.check(&[2.0, 3.0, 0.0], 1, 2, 3.0));
+        assert!(h.check(&[2.0, 3.0, 0.0], 1, 2, 3.0));
+    }
+
     #[test]
     fn first_check_compares_with_the_zero_slot() {
         // Negative, increasing losses: the wrap compares L(0) = −5 with the zero slot, so only

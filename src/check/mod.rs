@@ -149,3 +149,167 @@ pub fn nan_max(a: f64, b: f64) -> f64 {
 pub fn over_seeds<T: Send>(n: usize, f: impl Fn(u64) -> Result<T> + Sync + Send) -> Result<Vec<T>> {
     (0..n as u64).into_par_iter().map(f).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::budget::Budget;
+
+    /// A check that records nothing (so it breaks its theory's contract) or fails to run.
+    struct Stub {
+        fail: bool,
+    }
+
+    impl Check for Stub {
+        fn id(&self) -> &'static str {
+            "malt.apgd.schedule"
+        }
+        fn run(&self, ctx: &Ctx<'_>) -> Result<Evidence> {
+            if self.fail {
+                return Err(Error::Solver("stub could not run".into()));
+            }
+            Ok(ctx.evidence())
+        }
+    }
+
+    fn theory(id: &str) -> Theory {
+        crate::theory::get(id).unwrap()
+    }
+
+    #[test]
+    fn parameters_come_from_the_scale_and_the_overrides() {
+        let t = theory("kkt.linear.gd_direction");
+        assert_ne!(
+            t.params.test, t.params.default,
+            "the scales must differ for this test"
+        );
+        let test = resolve_params(&t, &RunConfig::default()).unwrap();
+        assert_eq!(test.values(), &t.params.test);
+        let cfg = RunConfig {
+            scale: Scale::Default,
+            ..Default::default()
+        };
+        assert_eq!(
+            resolve_params(&t, &cfg).unwrap().values(),
+            &t.params.default
+        );
+        // --seeds and --set land in their slots and nowhere else.
+        let cfg = RunConfig {
+            seeds: Some(2),
+            overrides: vec![("n".into(), 24.0), ("gap".into(), 0.25)],
+            ..Default::default()
+        };
+        let p = resolve_params(&t, &cfg).unwrap();
+        let mut want = t.params.test.clone();
+        want.insert("seeds".into(), 2.0);
+        want.insert("n".into(), 24.0);
+        want.insert("gap".into(), 0.25);
+        assert_eq!(p.values(), &want);
+    }
+
+    #[test]
+    fn unknown_names_assumptions_and_budgets_are_refused() {
+        let t = theory("malt.apgd.schedule");
+        let with = |name: &str, v: f64| RunConfig {
+            overrides: vec![(name.into(), v)],
+            ..Default::default()
+        };
+        let e = resolve_params(&t, &with("rho", 0.5)).unwrap_err();
+        assert!(matches!(e, Error::Input(_)), "{e}");
+        let msg = e.to_string();
+        assert!(
+            msg.contains("no parameter `rho`") && msg.contains("control_threshold"),
+            "{msg}"
+        );
+        // This theory has no `seeds`: --seeds is refused the same way.
+        let cfg = RunConfig {
+            seeds: Some(3),
+            ..Default::default()
+        };
+        assert!(matches!(resolve_params(&t, &cfg), Err(Error::Input(_))));
+        // Its constraint 0 < ρ < 1.
+        assert!(resolve_params(&t, &with("control_threshold", 0.5)).is_ok());
+        let e = resolve_params(&t, &with("control_threshold", 1.0)).unwrap_err();
+        assert!(matches!(e, Error::Assumption { .. }), "{e}");
+        // A budget below the declared estimate (1e6 bytes).
+        let cfg = RunConfig {
+            budget: Budget::from_gib(Some(1e-4)).unwrap(),
+            ..Default::default()
+        };
+        assert!(resolve_params(&t, &cfg).is_err());
+        let cfg = RunConfig {
+            budget: Budget::from_gib(Some(1e-2)).unwrap(),
+            ..Default::default()
+        };
+        assert!(resolve_params(&t, &cfg).is_ok());
+    }
+
+    /// `run` holds a check's evidence to its theory's contract, and passes its errors through.
+    #[test]
+    fn run_enforces_the_contract_and_passes_errors_through() {
+        let t = theory("malt.apgd.schedule");
+        let e = run(&Stub { fail: false }, &t, &RunConfig::default()).unwrap_err();
+        assert!(matches!(e, Error::Contract(_)), "{e}");
+        assert!(e.to_string().contains("schedule.violations"), "{e}");
+        let e = run(&Stub { fail: true }, &t, &RunConfig::default()).unwrap_err();
+        assert!(matches!(e, Error::Solver(_)), "{e}");
+        // A bad override is refused before the check runs.
+        let cfg = RunConfig {
+            overrides: vec![("control_threshold".into(), 2.0)],
+            ..Default::default()
+        };
+        assert!(matches!(
+            run(&Stub { fail: true }, &t, &cfg),
+            Err(Error::Assumption { .. })
+        ));
+    }
+
+    #[test]
+    fn extremes_keep_nan_and_start_from_the_identity() {
+        assert_eq!([1.0, 3.0, 2.0].into_iter().max_f(), 3.0);
+        assert_eq!([1.0, 3.0, -2.0].into_iter().min_f(), -2.0);
+        assert_eq!(std::iter::empty::<f64>().max_f(), f64::NEG_INFINITY);
+        assert_eq!(std::iter::empty::<f64>().min_f(), f64::INFINITY);
+        for xs in [[f64::NAN, 1.0], [1.0, f64::NAN]] {
+            assert!(xs.into_iter().max_f().is_nan() && xs.into_iter().min_f().is_nan());
+        }
+        assert_eq!(nan_max(1.0, 2.0), 2.0);
+        assert_eq!(nan_max(2.0, -1.0), 2.0);
+        assert!(nan_max(f64::NAN, 1.0).is_nan() && nan_max(1.0, f64::NAN).is_nan());
+    }
+
+    #[test]
+    fn seeds_come_back_in_order_and_errors_stop_the_map() {
+        let out = over_seeds(50, |s| Ok(s * s)).unwrap();
+        assert_eq!(out, (0..50u64).map(|s| s * s).collect::<Vec<_>>());
+        assert!(over_seeds(0, Ok).unwrap().is_empty());
+        let e = over_seeds(10, |s| {
+            if s == 7 {
+                Err(Error::input("seed 7"))
+            } else {
+                Ok(s)
+            }
+        });
+        assert!(e.is_err());
+    }
+
+    #[test]
+    fn a_context_builds_its_evidence_and_typed_parameters() {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct P {
+            control_threshold: f64,
+        }
+        let t = theory("malt.apgd.schedule");
+        let params = resolve_params(&t, &RunConfig::default()).unwrap();
+        let ctx = Ctx {
+            theory: &t,
+            params,
+            scale: Scale::Test,
+        };
+        let p: P = ctx.params().unwrap();
+        assert_eq!(p.control_threshold, 0.7);
+        let ev = ctx.evidence();
+        assert!(ev.finish().is_err(), "an empty record breaks the contract");
+    }
+}

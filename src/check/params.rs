@@ -67,3 +67,85 @@ impl Params {
             .map_err(|e| Error::input(format!("check {}: parameters: {e}", self.id)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct P {
+        n: usize,
+        shift: i64,
+        rate: f64,
+        big: f64,
+    }
+
+    fn params(values: &[(&str, f64)]) -> Params {
+        Params::new(
+            "some.check".into(),
+            values.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        )
+    }
+
+    #[test]
+    fn scales_parse_by_name() {
+        assert_eq!(Scale::parse("test"), Some(Scale::Test));
+        assert_eq!(Scale::parse("default"), Some(Scale::Default));
+        assert_eq!(Scale::parse("Default"), None);
+        assert_eq!(Scale::default(), Scale::Test);
+    }
+
+    /// Integral values become integers (non-negative as u64, negative as i64), so an integer
+    /// field takes them and refuses a fraction; a float field takes either; 2⁵³ and above stay
+    /// floats.
+    #[test]
+    fn typed_parameters_convert_integral_values() {
+        let p = params(&[("n", 3.0), ("shift", -2.0), ("rate", 3.0), ("big", 1e16)]);
+        assert_eq!(
+            p.typed::<P>().unwrap(),
+            P {
+                n: 3,
+                shift: -2,
+                rate: 3.0,
+                big: 1e16
+            }
+        );
+        assert_eq!(p.values().len(), 4);
+        let e = params(&[("n", 2.5), ("shift", 0.0), ("rate", 0.5), ("big", 0.0)])
+            .typed::<P>()
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::Input(_)) && e.to_string().contains("some.check"),
+            "{e}"
+        );
+        // A negative count is refused, not wrapped.
+        assert!(
+            params(&[("n", -1.0), ("shift", 0.0), ("rate", 0.5), ("big", 0.0)])
+                .typed::<P>()
+                .is_err()
+        );
+        // 9e15 and above are not integers here: a usize field refuses them.
+        assert!(
+            params(&[("n", 9.0e15), ("shift", 0.0), ("rate", 0.5), ("big", 0.0)])
+                .typed::<P>()
+                .is_err()
+        );
+        assert!(
+            params(&[("n", 8.9e15), ("shift", 0.0), ("rate", 0.5), ("big", 0.0)])
+                .typed::<P>()
+                .is_ok()
+        );
+        // Unknown and missing names.
+        assert!(params(&[
+            ("n", 1.0),
+            ("shift", 0.0),
+            ("rate", 0.5),
+            ("big", 0.0),
+            ("x", 1.0)
+        ])
+        .typed::<P>()
+        .is_err());
+        assert!(params(&[("n", 1.0)]).typed::<P>().is_err());
+    }
+}

@@ -331,4 +331,177 @@ mod tests {
         assert_eq!(Grid::parse(&[axis("a"), axis("b")]).unwrap().len(), 65536);
         assert!(parse_shard("1/100001").is_err());
     }
+
+    fn items(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn malformed_grids_are_refused() {
+        for bad in [
+            vec![],
+            vec!["a"],
+            vec!["a=1,nan"],
+            vec!["a=1,inf"],
+            vec!["a=1,"],
+            vec!["a=1", "b=2", "a=3"],
+        ] {
+            let e = Grid::parse(&items(&bad)).unwrap_err();
+            assert!(matches!(e, Error::Input(_)), "{bad:?}: {e}");
+        }
+        // Spaces around values are allowed.
+        let g = Grid::parse(&items(&["a= 1, 2"])).unwrap();
+        assert_eq!(g.axes(), &[("a".to_string(), vec![1.0, 2.0])]);
+        assert!(Grid::from_axes(vec![]).is_err());
+        assert!(Grid::from_axes(vec![("a".into(), vec![])]).is_err());
+        assert!(Grid::from_axes(vec![("a".into(), vec![1.0, f64::NAN])]).is_err());
+        assert!(Grid::from_axes(vec![("a".into(), vec![f64::NEG_INFINITY])]).is_err());
+        assert_eq!(Grid::from_axes(g.axes().to_vec()).unwrap(), g);
+    }
+
+    /// Points in row-major order of the axes, the last fastest: with axes of 2, 3 and 2 values,
+    /// point 7 = 1·6 + 0·2 + 1.
+    #[test]
+    fn points_are_numbered_row_major() {
+        let g = Grid::parse(&items(&["a=1,2", "b=10,20,30", "c=5,6"])).unwrap();
+        assert_eq!((g.len(), g.is_empty()), (12, false));
+        assert_eq!(g.names(), vec!["a", "b", "c"]);
+        let p = |i: usize| g.point(i).into_iter().map(|(_, v)| v).collect::<Vec<_>>();
+        assert_eq!(p(0), vec![1.0, 10.0, 5.0]);
+        assert_eq!(p(7), vec![2.0, 10.0, 6.0]);
+        assert_eq!(p(4), vec![1.0, 30.0, 5.0]);
+        assert_eq!(p(11), vec![2.0, 30.0, 6.0]);
+        assert_eq!(g.point(7)[1].0, "b");
+        assert_eq!(shard_points(7, (2, 3)), vec![1, 4]);
+        assert_eq!(shard_points(7, (3, 3)), vec![2, 5]);
+        assert_eq!(shard_points(3, (1, 1)), vec![0, 1, 2]);
+        assert_eq!(parse_shard("1/1").unwrap(), (1, 1));
+        assert_eq!(parse_shard("3/3").unwrap(), (3, 3));
+        assert_eq!(parse_shard("100000/100000").unwrap(), (100000, 100000));
+        for bad in ["1/0", "a/2", "1/b", "1-2", "2/1"] {
+            assert!(matches!(parse_shard(bad), Err(Error::Input(_))), "{bad}");
+        }
+    }
+
+    fn schedule() -> (Theory, Box<dyn Check>) {
+        let t = crate::theory::get("malt.apgd.schedule").unwrap();
+        let c = crate::checks::select("malt.apgd.schedule")
+            .unwrap()
+            .remove(0);
+        (t, c)
+    }
+
+    #[test]
+    fn validation_covers_every_point_and_refuses_a_swept_fixed_name() {
+        let (t, _) = schedule();
+        let good = Grid::parse(&items(&["control_threshold=0.5,0.7"])).unwrap();
+        assert!(validate(&t, &good, &RunConfig::default()).is_ok());
+        let bad = Grid::parse(&items(&["control_threshold=0.5,0.7,1.5"])).unwrap();
+        let e = validate(&t, &bad, &RunConfig::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("grid point 2"), "{e}");
+        let fixed = RunConfig {
+            overrides: vec![("control_threshold".into(), 0.6)],
+            ..Default::default()
+        };
+        let e = validate(&t, &good, &fixed).unwrap_err().to_string();
+        assert!(e.contains("both swept"), "{e}");
+        let unknown = Grid::parse(&items(&["rho=0.5"])).unwrap();
+        assert!(validate(&t, &unknown, &RunConfig::default()).is_err());
+    }
+
+    /// A real sweep of two points: records in point order with the grid values, the sweep's
+    /// identity and a verdict; `done` sees each; the records merge back.
+    #[test]
+    fn a_sweep_runs_its_points_and_its_records_merge() {
+        let (t, c) = schedule();
+        let grid = Grid::parse(&items(&["control_threshold=0.7,0.6"])).unwrap();
+        let base = RunConfig::default();
+        let seen = std::sync::atomic::AtomicUsize::new(0);
+        let recs = run_points(c.as_ref(), &t, &grid, &base, &[1, 0], &|r| {
+            assert!(r["point"].is_u64());
+            seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        });
+        assert_eq!(seen.into_inner(), 2);
+        assert_eq!(recs[0]["point"], 1);
+        assert_eq!(recs[0]["grid"], json!({"control_threshold": 0.6}));
+        assert_eq!(recs[1]["grid"], json!({"control_threshold": 0.7}));
+        assert_eq!(recs[0]["verdict"], "Pass");
+        assert_eq!(recs[0]["total"], 2);
+        assert_eq!(recs[0]["sweep"], identity(&t, &grid, &base));
+        let id = identity(&t, &grid, &base);
+        assert_eq!(id["check"], "malt.apgd.schedule");
+        assert_eq!(id["scale"], "test");
+        assert_eq!(id["total"], 2);
+        assert_eq!(id["axes"], json!([["control_threshold", [0.7, 0.6]]]));
+        let (merged, missing) = merge(recs.clone()).unwrap();
+        assert!(missing.is_empty());
+        assert_eq!(merged[0]["point"], 0);
+        assert_eq!(merged[1], recs[0]);
+        // A check that cannot run gives a CouldNotRun record with its error.
+        let bad = RunConfig {
+            budget: crate::budget::Budget::from_gib(Some(1e-6)).unwrap(),
+            ..Default::default()
+        };
+        let recs = run_points(c.as_ref(), &t, &grid, &bad, &[0], &|_| {});
+        assert_eq!(recs[0]["verdict"], "CouldNotRun");
+        assert!(
+            recs[0]["error"].as_str().unwrap().contains("memory"),
+            "{}",
+            recs[0]
+        );
+    }
+
+    /// Hand-made records of a 3-point sweep: merged in point order with the missing indices;
+    /// every inconsistency refused with its record.
+    #[test]
+    fn merge_refuses_records_that_do_not_belong_together() {
+        let (t, _) = schedule();
+        let grid = Grid::parse(&items(&["control_threshold=0.5,0.6,0.7"])).unwrap();
+        let sweep = identity(&t, &grid, &RunConfig::default());
+        let rec = |p: usize, v: f64| {
+            json!({"check": t.id, "point": p, "total": 3, "grid": {"control_threshold": v},
+                   "sweep": sweep, "verdict": "Pass"})
+        };
+        let (m, missing) = merge(vec![rec(2, 0.7), rec(0, 0.5), rec(2, 0.7)]).unwrap();
+        assert_eq!(m.len(), 2);
+        assert_eq!(
+            (m[0]["point"].clone(), m[1]["point"].clone()),
+            (json!(0), json!(2))
+        );
+        assert_eq!(missing, vec![1]);
+        let err = |records: Vec<Value>| merge(records).unwrap_err().to_string();
+        assert!(err(vec![]).contains("empty"));
+        let mut other = rec(1, 0.6);
+        other["sweep"]["seeds"] = json!(4);
+        assert!(err(vec![rec(0, 0.5), other]).contains("record 2 comes from a different sweep"));
+        let mut out = rec(1, 0.6);
+        out["point"] = json!(3);
+        assert!(err(vec![out]).contains("point 3 is not an index"));
+        let mut neg = rec(1, 0.6);
+        neg["point"] = json!(-1);
+        assert!(err(vec![neg]).contains("not an index"));
+        let mut total = rec(1, 0.6);
+        total["total"] = json!(4);
+        assert!(err(vec![total]).contains("total 4"));
+        assert!(err(vec![rec(1, 0.7)]).contains("point 1 has grid values"));
+        let mut changed = rec(1, 0.6);
+        changed["verdict"] = json!("Fail");
+        assert!(err(vec![rec(1, 0.6), changed]).contains("appears twice"));
+        // A record without a valid identity.
+        for broken in [
+            json!({"check": t.id, "axes": [["a", [1.0]]]}),
+            json!({"check": t.id, "axes": [["a", [1.0]]], "total": 2}),
+            json!({"axes": [["a", [1.0]]], "total": 1}),
+            json!({"check": t.id, "axes": [[1, [1.0]]], "total": 1}),
+            json!({"check": t.id, "axes": [["a", 1.0]], "total": 1}),
+            json!({"check": t.id, "axes": [["a", ["x"]]], "total": 1}),
+            json!({"check": t.id, "total": 1}),
+        ] {
+            let mut r = rec(0, 0.5);
+            r["sweep"] = broken.clone();
+            assert!(err(vec![r]).contains("valid `sweep` identity"), "{broken}");
+        }
+    }
 }

@@ -132,8 +132,15 @@ pub fn active_set(k: &DMatrix<f64>, b: &DVector<f64>) -> Option<Multipliers> {
     if b.len() > ACTIVE_SET_FALLBACK_MAX {
         return None;
     }
+    cholesky_fallback(k, b)
+}
+
+/// The active-set route's fallback when block principal pivoting does not settle: the crossover
+/// [`polish`] from the clipped unconstrained solution max(K⁻¹b, 0), and if that is not certified,
+/// Lawson–Hanson on the Cholesky factor (½λᵀKλ − bᵀλ = ½‖Lᵀλ − L⁻¹b‖² + const), polished. `None`
+/// when K is not positive definite or neither result is certified.
+fn cholesky_fallback(k: &DMatrix<f64>, b: &DVector<f64>) -> Option<Multipliers> {
     let ch = k.clone().cholesky()?;
-    let start = ch.solve(b).map(|v| v.max(0.0));
     let done = |raw: DVector<f64>, lambda| {
         Some(Multipliers {
             method: Method::ActiveSet,
@@ -144,14 +151,24 @@ pub fn active_set(k: &DMatrix<f64>, b: &DVector<f64>) -> Option<Multipliers> {
             iterations: 0,
         })
     };
+    let start = ch.solve(b).map(|v| v.max(0.0));
     if let Some(lambda) = polish(k, b, &start) {
         return done(start, lambda);
     }
-    let l = ch.l();
-    let rhs = l.solve_lower_triangular(b)?;
-    let raw = lawson_hanson(&l.transpose(), &rhs).ok()?;
+    let raw = factor_lawson_hanson(&ch, b)?;
     let lambda = polish(k, b, &raw)?;
     done(raw, lambda)
+}
+
+/// Lawson–Hanson on the Cholesky factor K = LLᵀ: min_{λ≥0} ‖Lᵀλ − L⁻¹b‖², the NNLS problem of
+/// (K, b) up to a constant.
+fn factor_lawson_hanson(
+    ch: &nalgebra::Cholesky<f64, nalgebra::Dyn>,
+    b: &DVector<f64>,
+) -> Option<DVector<f64>> {
+    let l = ch.l();
+    let rhs = l.solve_lower_triangular(b)?;
+    lawson_hanson(&l.transpose(), &rhs).ok()
 }
 
 /// The route for a singular K with fewer parameters than points: Lawson–Hanson on the tall
@@ -438,6 +455,243 @@ fn without_panics<T>(f: impl FnOnce() -> T + std::panic::UnwindSafe) -> Option<T
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn m(rows: usize, v: &[f64]) -> DMatrix<f64> {
+        DMatrix::from_row_slice(rows, v.len() / rows, v)
+    }
+    fn v(v: &[f64]) -> DVector<f64> {
+        DVector::from_row_slice(v)
+    }
+    fn close(a: &DVector<f64>, b: &[f64], tol: f64) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() <= tol)
+    }
+
+    /// A positive-definite K = [[2, 1], [1, 2]] and three right-hand sides solved by hand:
+    /// b = (1, 1) has the interior solution K⁻¹b = (⅓, ⅓); b = (3, −3) has K⁻¹b = (3, −3), so
+    /// λ₂ = 0 and λ₁ = 3/2 (gradient (0, 4.5) ≥ 0); b = (−1, −2) gives λ = 0.
+    fn hand_problems() -> Vec<(DMatrix<f64>, DVector<f64>, Vec<f64>)> {
+        let k = m(2, &[2.0, 1.0, 1.0, 2.0]);
+        vec![
+            (k.clone(), v(&[1.0, 1.0]), vec![1.0 / 3.0, 1.0 / 3.0]),
+            (k.clone(), v(&[3.0, -3.0]), vec![1.5, 0.0]),
+            (k, v(&[-1.0, -2.0]), vec![0.0, 0.0]),
+        ]
+    }
+
+    #[test]
+    fn every_route_solves_the_hand_problems() {
+        for (k, b, want) in hand_problems() {
+            let a = nnls_qp(&k, &b).unwrap();
+            assert_eq!(a.method, Method::ActiveSet);
+            assert!(a.polished && a.status == QpStatus::Solved);
+            assert!(close(&a.lambda, &want, 1e-15), "{b}: {}", a.lambda);
+            let ip = nnls_qp_interior(&k, &b).unwrap();
+            assert_eq!(ip.method, Method::InteriorPoint);
+            assert!(ip.polished, "{b}");
+            assert!(close(&ip.lambda, &want, 1e-15), "{b}: {}", ip.lambda);
+            // Clarabel's raw λ is close but not exact, and clipped at 0.
+            assert!(
+                close(&ip.raw, &want, 1e-6) && ip.raw.min() >= 0.0,
+                "{}",
+                ip.raw
+            );
+            assert!(ip.iterations > 0);
+            let fb = cholesky_fallback(&k, &b).unwrap();
+            assert!(close(&fb.lambda, &want, 1e-15), "{b}: {}", fb.lambda);
+            assert_eq!((fb.method, fb.iterations), (Method::ActiveSet, 0));
+            // The raw point of the fallback is the clipped unconstrained solution.
+            let unconstrained = k.clone().cholesky().unwrap().solve(&b).map(|x| x.max(0.0));
+            assert_eq!(fb.raw, unconstrained);
+            let lh = factor_lawson_hanson(&k.clone().cholesky().unwrap(), &b).unwrap();
+            assert!(close(&lh, &want, 1e-12), "{b}: {lh}");
+            let opt = optimality(&k, &b, &a.lambda);
+            assert!(opt.min_lambda >= 0.0 && opt.min_gradient >= -1e-15);
+            assert!(opt.max_complementarity <= 1e-15);
+        }
+    }
+
+    /// The optimality measures and the shared tolerance by hand.
+    #[test]
+    fn optimality_and_tolerance_by_hand() {
+        let k = m(2, &[2.0, 1.0, 1.0, 3.0]);
+        let b = v(&[1.0, -4.0]);
+        let lambda = v(&[2.0, -0.5]);
+        // Kλ − b = (3.5 − 1, 0.5 − 1.5 + 4) = (2.5, 3).
+        let o = optimality(&k, &b, &lambda);
+        assert_eq!(o.min_lambda, -0.5);
+        assert_eq!(o.min_gradient, 2.5);
+        assert_eq!(o.max_complementarity, 5.0);
+        assert_eq!(max_diag(&k), 3.0);
+        assert_eq!(max_diag(&DMatrix::zeros(0, 0)), 0.0);
+        assert_eq!(max_diag(&m(2, &[-1.0, 0.0, 0.0, -2.0])), 0.0);
+        // GRADIENT_TOL·max(‖b‖∞ = 4, 3·2 = 6).
+        assert_eq!(gradient_tol(&k, &b, &lambda), GRADIENT_TOL * 6.0);
+        assert_eq!(
+            gradient_tol(&k, &v(&[9.0, 0.0]), &lambda),
+            GRADIENT_TOL * 9.0
+        );
+        let zero = DVector::zeros(2);
+        assert_eq!(
+            gradient_tol(&DMatrix::zeros(2, 2), &zero, &zero),
+            GRADIENT_TOL * f64::MIN_POSITIVE
+        );
+    }
+
+    #[test]
+    fn malformed_problems_are_refused() {
+        let k = m(2, &[2.0, 1.0, 1.0, 2.0]);
+        for (k, b) in [
+            (m(1, &[1.0, 2.0]), v(&[1.0])),
+            (k.clone(), v(&[1.0])),
+            (DMatrix::zeros(0, 0), DVector::zeros(0)),
+        ] {
+            assert!(matches!(nnls_qp(&k, &b), Err(Error::Shape(_))), "{k} {b}");
+            assert!(matches!(nnls_qp_interior(&k, &b), Err(Error::Shape(_))));
+            assert!(matches!(
+                box_qp(&k, &b, &vec![None; b.len()]),
+                Err(Error::Shape(_))
+            ));
+        }
+        let mut bad = k.clone();
+        bad[(0, 1)] = f64::NAN;
+        assert!(nnls_qp(&bad, &v(&[1.0, 1.0])).is_err());
+        assert!(nnls_qp(&k, &v(&[1.0, f64::INFINITY])).is_err());
+        assert!(matches!(
+            box_qp(&k, &v(&[1.0, 1.0]), &[None]),
+            Err(Error::Shape(_))
+        ));
+        for u in [-1.0, f64::NAN] {
+            let r = box_qp(&k, &v(&[1.0, 1.0]), &[None, Some(u)]);
+            assert!(matches!(r, Err(Error::Input(_))), "{u}");
+        }
+        assert!(matches!(
+            lawson_hanson(&DMatrix::zeros(0, 2), &DVector::zeros(0)),
+            Err(Error::Shape(_))
+        ));
+        assert!(matches!(
+            lawson_hanson(&DMatrix::zeros(2, 0), &DVector::zeros(2)),
+            Err(Error::Shape(_))
+        ));
+        assert!(matches!(
+            lawson_hanson(&DMatrix::identity(2, 2), &v(&[1.0])),
+            Err(Error::Shape(_))
+        ));
+    }
+
+    /// The polish corrects a wrong support: from λ = 0 it adds the most violated index, from a
+    /// support with a negative equality solution it drops it, and a tiny entry below the support
+    /// threshold is not on the support.
+    #[test]
+    fn the_polish_corrects_the_support() {
+        let k = m(2, &[2.0, 1.0, 1.0, 2.0]);
+        let b = v(&[3.0, -3.0]);
+        for raw in [
+            v(&[0.0, 0.0]),
+            v(&[1.0, 1.0]),
+            v(&[1.4, 1e-12]),
+            v(&[0.0, 5.0]),
+        ] {
+            let l = polish(&k, &b, &raw).unwrap();
+            assert!(close(&l, &[1.5, 0.0], 1e-15), "{raw}: {l}");
+        }
+        // Three points, K = I: b = (1, −1, 2) → λ = (1, 0, 2) from any start.
+        let k3 = DMatrix::identity(3, 3);
+        let b3 = v(&[1.0, -1.0, 2.0]);
+        for raw in [
+            v(&[0.0, 0.0, 0.0]),
+            v(&[0.0, 1.0, 0.0]),
+            v(&[1.0, 1.0, 1.0]),
+        ] {
+            assert_eq!(
+                polish(&k3, &b3, &raw).unwrap(),
+                v(&[1.0, 0.0, 2.0]),
+                "{raw}"
+            );
+        }
+    }
+
+    /// A singular K (two equal gradients, K = [[1, 1], [1, 1]], b = (1, 1)): every λ ≥ 0 with
+    /// λ₁ + λ₂ = 1 is optimal. The support {1, 2} cannot be factored, so the polish hands over
+    /// to the Gram-form Lawson–Hanson, whose answer is optimal; the active set refuses (K is not
+    /// positive definite) and `nnls_qp` takes the interior point; the tall route works on G.
+    #[test]
+    fn a_singular_gram_matrix_takes_the_other_routes() {
+        let k = m(2, &[1.0, 1.0, 1.0, 1.0]);
+        let b = v(&[1.0, 1.0]);
+        let l = polish(&k, &b, &v(&[0.5, 0.5])).unwrap();
+        assert!((l.sum() - 1.0).abs() < 1e-15 && l.min() >= 0.0, "{l}");
+        assert!(active_set(&k, &b).is_none());
+        assert!(cholesky_fallback(&k, &b).is_none());
+        let r = nnls_qp(&k, &b).unwrap();
+        assert_eq!(r.method, Method::InteriorPoint);
+        assert!((r.lambda.sum() - 1.0).abs() < 1e-12, "{}", r.lambda);
+        // G = [g, g] with g = (1, 0), θ = (1, 0): K = GᵀG and b = Gᵀθ as above.
+        let g = m(2, &[1.0, 1.0, 0.0, 0.0]);
+        let t = tall(&g, &v(&[1.0, 0.0]), &k, &b).unwrap();
+        assert_eq!(t.method, Method::TallLawsonHanson);
+        assert!(t.polished);
+        assert!(
+            (t.lambda.sum() - 1.0).abs() < 1e-15 && t.lambda.min() >= 0.0,
+            "{}",
+            t.lambda
+        );
+        // The tall Lawson–Hanson itself on G = I: θ = (1, −1) → (1, 0).
+        let x = lawson_hanson(&DMatrix::identity(2, 2), &v(&[1.0, -1.0])).unwrap();
+        assert!(close(&x, &[1.0, 0.0], 1e-15), "{x}");
+    }
+
+    /// The box QP by hand with K = I, b = (1, 2, −1, 4): the solution clips b to [0, u_i]; with
+    /// bounds (0.5, none, 3, 0) it is (0.5, 2, 0, 0). Without any bound it is the NNLS solution.
+    #[test]
+    fn the_box_qp_by_hand() {
+        let k = DMatrix::identity(4, 4);
+        let b = v(&[1.0, 2.0, -1.0, 4.0]);
+        let upper = [Some(0.5), None, Some(3.0), Some(0.0)];
+        let (l, status) = box_qp(&k, &b, &upper).unwrap();
+        assert_eq!(status, QpStatus::Solved);
+        assert!(close(&l, &[0.5, 2.0, 0.0, 0.0], 1e-15), "{l}");
+        let (l, _) = box_qp(&k, &b, &[None; 4]).unwrap();
+        assert!(close(&l, &[1.0, 2.0, 0.0, 4.0], 1e-15), "{l}");
+        // A coupled K = [[2, 1], [1, 2]], b = (3, 3), u₁ = 0.5: λ₁ = 0.5 at its bound, then
+        // 2λ₂ = 3 − 0.5 gives λ₂ = 1.25; the gradient of λ₁ is 1 + 1.25 − 3 = −0.75 ≤ 0.
+        let k = m(2, &[2.0, 1.0, 1.0, 2.0]);
+        let (l, _) = box_qp(&k, &v(&[3.0, 3.0]), &[Some(0.5), None]).unwrap();
+        assert!(close(&l, &[0.5, 1.25], 1e-15), "{l}");
+    }
+
+    /// The box polish: classification at 0, at the bound and free from a raw point near the
+    /// answer; refused when the raw point misclassifies (λ = 0 where the gradient is negative),
+    /// when the free block is singular and a bound is positive; the singular block with every
+    /// bound 0 or absent goes to Lawson–Hanson on the unbounded indices.
+    #[test]
+    fn the_box_polish_by_hand() {
+        let k = m(2, &[2.0, 1.0, 1.0, 2.0]);
+        let b = v(&[3.0, 3.0]);
+        let upper = [Some(0.5), None];
+        let l = polish_box(&k, &b, &upper, &v(&[0.5 - 1e-9, 1.25 + 1e-9])).unwrap();
+        assert!(close(&l, &[0.5, 1.25], 1e-15), "{l}");
+        assert!(polish_box(&k, &b, &upper, &v(&[0.0, 0.0])).is_none());
+        // Free λ₂ = 1.5 with λ₁ taken at its bound 0.5 gives λ₂ = 1.25 instead; from
+        // (0.2, 1.4) λ₁ is free and the solve gives K⁻¹b = (1, 1), above the bound: refused.
+        assert!(polish_box(&k, &b, &upper, &v(&[0.2, 1.4])).is_none());
+        let singular = m(2, &[1.0, 1.0, 1.0, 1.0]);
+        let b1 = v(&[1.0, 1.0]);
+        assert!(polish_box(&singular, &b1, &[Some(2.0), None], &v(&[0.5, 0.5])).is_none());
+        let l = polish_box(&singular, &b1, &[None, None], &v(&[0.5, 0.5])).unwrap();
+        assert!((l.sum() - 1.0).abs() < 1e-15 && l.min() >= 0.0, "{l}");
+        // A bound of 0 on λ₁ (three equal gradients, K = 𝟙𝟙ᵀ, b = 𝟙): λ₁ sits at its bound and
+        // the free block {2, 3} is singular, so Lawson–Hanson on the unbounded λ₂, λ₃ decides:
+        // λ₁ = 0, λ₂ + λ₃ = 1.
+        let ones = DMatrix::from_element(3, 3, 1.0);
+        let b3 = v(&[1.0, 1.0, 1.0]);
+        let upper = [Some(0.0), None, None];
+        let l = polish_box(&ones, &b3, &upper, &v(&[0.0, 0.5, 0.5])).unwrap();
+        assert_eq!(l[0], 0.0);
+        assert!((l[1] + l[2] - 1.0).abs() < 1e-15 && l.min() >= 0.0, "{l}");
+        // With a positive bound on λ₁ the singular block is refused.
+        let upper = [Some(0.25), None, None];
+        assert!(polish_box(&ones, &b3, &upper, &v(&[0.25, 0.5, 0.5])).is_none());
+    }
 
     #[test]
     fn a_panic_inside_is_none_and_a_value_is_some() {

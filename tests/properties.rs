@@ -150,6 +150,27 @@ proptest! {
         prop_assert!((a.eps_rel - b.eps_rel).abs() <= 1e-7 * a.eps_rel.max(1e-9));
     }
 
+    /// A linear model with more points than dimensions (λ not unique) away from a KKT point:
+    /// the certificate of θ̃ = θ/q_min is the same whatever the scale of θ, δ included (its
+    /// δ-minimising choice is made at θ̃; made at θ it moved with c, e.g. 30/17 against 10/7).
+    #[test]
+    fn the_normalised_certificate_does_not_depend_on_the_scale(seed in 0u64..10_000, d in 2usize..5, extra in 1usize..12, c in 0.1f64..10.0) {
+        let n = d + extra;
+        let x = points(seed, n, d);
+        let w = rng::gaussian_matrix(&mut rng::seeded(seed, 2), d, 1, 1.0).column(0).into_owned();
+        let out = &x * &w;
+        prop_assume!(out.iter().all(|v| v.abs() > 1e-3));
+        let data = Binary::new(x, out.map(f64::signum)).expect("valid");
+        let a = certify(&Linear::new(w.clone()), &data, &CertifyOptions::default()).expect("certificate");
+        let b = certify(&Linear::new(&w * c), &data, &CertifyOptions::default()).expect("certificate");
+        // δ and λ come from an LP whose constraints hold to 1e−9 relative (min_delta.rs).
+        let scale = a.lambda_sum.max(1e-12);
+        prop_assert!((a.delta - b.delta).abs() <= 1e-7 * scale, "δ {} vs {} (c = {c})", a.delta, b.delta);
+        prop_assert!((&a.lambda - &b.lambda).amax() <= 1e-7 * scale, "λ {} vs {}", a.lambda, b.lambda);
+        prop_assert!((a.eps - b.eps).abs() <= 1e-9 * a.theta_norm);
+        prop_assert_eq!((a.rank, a.unique, a.support), (b.rank, b.unique, b.support));
+    }
+
     #[test]
     fn svm_satisfies_its_optimality_conditions_and_certifies_exactly(seed in 0u64..10_000, n in 2usize..8) {
         let d = 40 * n * n;

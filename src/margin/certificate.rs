@@ -154,25 +154,10 @@ pub(crate) fn homogeneity(model: &dyn Model) -> Result<u32> {
 /// or some margin is not positive (no normalisation exists).
 ///
 /// The multiplier problem is solved once at θ and carried to θ̃ = θ/s, s = q_min^{1/L}, by the
-/// scale covariance λ(θ̃) = s^{−(2−L)}λ(θ), ε(θ̃) = ε(θ)/s, q(θ̃) = q(θ)/q_min (exact for the
-/// polished solution; `kkt.multipliers.solvers` gates it). With a box QP requested the
-/// certificate is computed at θ̃ directly, because the box bounds are not covariant.
+/// scale covariance (see [`Solved::normalised`]); the choice among residual minimisers (smallest
+/// δ, which is not covariant) and the box QP are made at θ̃.
 pub fn certify(model: &dyn Model, data: &Binary, opts: &CertifyOptions) -> Result<Certificate> {
-    model.check_input(data.x())?;
-    let l = homogeneity(model)?;
-    if opts.box_delta.is_none() {
-        return normalise(&certify_as_given(model, data, l, opts)?);
-    }
-    let q = model.forward(data.x()).component_mul(data.y());
-    let q_min = positive_min(&q)?;
-    let scale = q_min.powf(1.0 / l as f64);
-    let mut normalised = model.boxed_clone();
-    let theta = model.params() / scale;
-    normalised.set_params(&theta)?;
-    let mut c = certify_as_given(normalised.as_ref(), data, l, opts)?;
-    c.q_min_raw = q_min;
-    c.scale = scale;
-    Ok(c)
+    Solved::new(model, data)?.normalised(opts)
 }
 
 /// min_i q_i, or the assumption error naming the point whose margin is not positive.
@@ -199,42 +184,13 @@ impl crate::train::KktMeasure for CertifyOn<'_> {
     }
 }
 
-/// The certificate at θ̃ = θ/q_min^{1/L} from one computed at θ (see [`certify`]).
-pub fn normalise(c: &Certificate) -> Result<Certificate> {
-    let q_min = positive_min(&c.margins)?;
-    let l = c.homogeneity as f64;
-    let s = q_min.powf(1.0 / l);
-    let lambda = &c.lambda * s.powf(l - 2.0);
-    let margins = &c.margins / q_min;
-    let (delta, delta_abs) = slackness(&lambda, &margins);
-    let theta_norm = c.theta_norm / s;
-    let eps = c.eps / s;
-    Ok(Certificate {
-        q_min_raw: q_min,
-        scale: c.scale * s,
-        theta_norm,
-        eps,
-        eps_rel: eps / theta_norm.max(f64::MIN_POSITIVE),
-        delta,
-        delta_abs,
-        tau: (1.0 - margins.min()).max(0.0),
-        lambda_sum: lambda.sum(),
-        box_eps: None,
-        lambda,
-        margins,
-        ..c.clone()
-    })
-}
-
 /// Certifies θ exactly as given (no normalisation): τ then measures infeasibility.
 pub fn certify_unnormalised(
     model: &dyn Model,
     data: &Binary,
     opts: &CertifyOptions,
 ) -> Result<Certificate> {
-    model.check_input(data.x())?;
-    let l = homogeneity(model)?;
-    certify_as_given(model, data, l, opts)
+    Solved::new(model, data)?.as_given(opts)
 }
 
 /// The multipliers by the fastest exact route: with fewer parameters than points (K singular),
@@ -259,68 +215,113 @@ fn multipliers(model: &dyn Model, data: &Binary, sys: &KktSystem) -> Result<Mult
     nnls_qp_interior(&sys.k, &sys.b)
 }
 
-fn certify_as_given(
-    model: &dyn Model,
-    data: &Binary,
-    l: u32,
-    opts: &CertifyOptions,
-) -> Result<Certificate> {
-    let sys = kkt_system(model, data);
-    let mult = multipliers(model, data, &sys)?;
-    let theta_norm = model.params().norm();
-    let choice = min_delta::choose(
-        &sys.k,
-        &sys.b,
-        &sys.q,
-        &mult.lambda,
-        |l| residual(model, data, l).norm(),
-        theta_norm,
-    )?;
-    let lambda = choice.lambda.clone();
-    let eps = residual(model, data, &lambda).norm();
-    let (delta, delta_abs) = slackness(&lambda, &sys.q);
-    let lq = &sys.q * l as f64;
-    let euler_gap = (&sys.b - &lq).amax() / sys.b.amax().max(f64::MIN_POSITIVE);
-    let max_l = lambda.max();
-    let support = lambda
-        .iter()
-        .filter(|&&v| v > SUPPORT_THRESHOLD * max_l && v > 0.0)
-        .count();
-    let box_eps = match opts.box_delta {
-        None => None,
-        Some(d0) => {
-            let upper: Vec<Option<f64>> = sys
-                .q
-                .iter()
-                .map(|&qi| (qi > 1.0 + ACTIVE_TOL).then(|| d0 / (qi - 1.0)))
-                .collect();
-            let (lb, _) = box_qp(&sys.k, &sys.b, &upper)?;
-            Some(residual(model, data, &lb).norm())
-        }
-    };
-    Ok(Certificate {
-        homogeneity: l,
-        q_min_raw: sys.q.min(),
-        scale: 1.0,
-        theta_norm,
-        eps,
-        eps_rel: eps / theta_norm.max(f64::MIN_POSITIVE),
-        delta,
-        delta_abs,
-        tau: (1.0 - sys.q.min()).max(0.0),
-        lambda_sum: lambda.sum(),
-        euler_gap,
-        support,
-        status: mult.status,
-        method: mult.method,
-        polished: mult.polished,
-        rank: choice.rank,
-        unique: choice.unique,
-        reselected: choice.reselected,
-        box_eps,
-        lambda,
-        margins: sys.q,
-    })
+/// The multiplier problem solved once at the model's θ, from which the certificate at θ and at
+/// the normalised θ̃ = θ/s both follow.
+///
+/// For an L-homogeneous model ∇_θN(x; θ/s) = s^{1−L}∇_θN(x; θ), so at θ/s the problem's data are
+/// K̃ = s^{−2(L−1)}K, b̃ = s^{−L}b, q̃ = s^{−L}q, its residual minimisers are λ̃ = s^{L−2}λ and
+/// the residual is r̃(λ̃) = r(s^{2−L}λ̃)/s. Everything not covariant — the choice of the
+/// residual minimiser of smallest δ = max λ̃_i(q̃_i − 1) ([`min_delta::choose`]) and the box QP
+/// ε*(δ₀) — is computed from K̃, b̃, q̃ at the scale certified.
+pub struct Solved<'a> {
+    model: &'a dyn Model,
+    data: &'a Binary,
+    homogeneity: u32,
+    sys: KktSystem,
+    mult: Multipliers,
+}
+
+impl<'a> Solved<'a> {
+    /// Checks the input and the homogeneity, builds K, b, q and solves for λ at θ.
+    pub fn new(model: &'a dyn Model, data: &'a Binary) -> Result<Self> {
+        model.check_input(data.x())?;
+        let homogeneity = homogeneity(model)?;
+        let sys = kkt_system(model, data);
+        let mult = multipliers(model, data, &sys)?;
+        Ok(Self {
+            model,
+            data,
+            homogeneity,
+            sys,
+            mult,
+        })
+    }
+
+    /// The margins q_i(θ) at the parameters as given.
+    pub fn margins(&self) -> &DVector<f64> {
+        &self.sys.q
+    }
+
+    /// The certificate of θ as given (no normalisation): τ measures infeasibility.
+    pub fn as_given(&self, opts: &CertifyOptions) -> Result<Certificate> {
+        self.at_scale(1.0, opts)
+    }
+
+    /// The certificate of θ̃ = θ/q_min^{1/L}, where q_min(θ̃) = 1; fails (an assumption error
+    /// naming the point) if some margin is not positive.
+    pub fn normalised(&self, opts: &CertifyOptions) -> Result<Certificate> {
+        self.at_scale(positive_min(&self.sys.q)?, opts)
+    }
+
+    /// The certificate at θ/s with s = q_scale^{1/L} (q_scale = 1: θ itself). The margins and
+    /// b are divided by q_scale = s^L directly, so q̃_min is exactly 1 after normalisation.
+    fn at_scale(&self, q_scale: f64, opts: &CertifyOptions) -> Result<Certificate> {
+        let (model, data, sys) = (self.model, self.data, &self.sys);
+        let l = self.homogeneity as f64;
+        let s = q_scale.powf(1.0 / l);
+        let k = &sys.k * s.powf(-2.0 * (l - 1.0));
+        let b = &sys.b / q_scale;
+        let q = &sys.q / q_scale;
+        // λ̃ = s^{L−2}λ; the residual at θ̃ of λ̃ is the residual at θ of λ̃/s^{L−2}, over s.
+        let carry = s.powf(l - 2.0);
+        let eps_of = |lt: &DVector<f64>| residual(model, data, &(lt / carry)).norm() / s;
+        let theta_norm = model.params().norm() / s;
+        let choice =
+            min_delta::choose(&k, &b, &q, &(&self.mult.lambda * carry), eps_of, theta_norm)?;
+        let lambda = choice.lambda.clone();
+        let eps = eps_of(&lambda);
+        let (delta, delta_abs) = slackness(&lambda, &q);
+        let euler_gap = (&b - &q * l).amax() / b.amax().max(f64::MIN_POSITIVE);
+        let max_l = lambda.max();
+        let support = lambda
+            .iter()
+            .filter(|&&v| v > SUPPORT_THRESHOLD * max_l && v > 0.0)
+            .count();
+        let box_eps = match opts.box_delta {
+            None => None,
+            Some(d0) => {
+                let upper: Vec<Option<f64>> = q
+                    .iter()
+                    .map(|&qi| (qi > 1.0 + ACTIVE_TOL).then(|| d0 / (qi - 1.0)))
+                    .collect();
+                let (lb, _) = box_qp(&k, &b, &upper)?;
+                Some(eps_of(&lb))
+            }
+        };
+        Ok(Certificate {
+            homogeneity: self.homogeneity,
+            q_min_raw: sys.q.min(),
+            scale: s,
+            theta_norm,
+            eps,
+            eps_rel: eps / theta_norm.max(f64::MIN_POSITIVE),
+            delta,
+            delta_abs,
+            tau: (1.0 - q.min()).max(0.0),
+            lambda_sum: lambda.sum(),
+            euler_gap,
+            support,
+            status: self.mult.status,
+            method: self.mult.method,
+            polished: self.mult.polished,
+            rank: choice.rank,
+            unique: choice.unique,
+            reselected: choice.reselected,
+            box_eps,
+            lambda,
+            margins: q,
+        })
+    }
 }
 
 /// Multipliers implied by the training loss: λ_i = c·|ℓ'(q_i(θ))|, with the single scale c ≥ 0
@@ -353,4 +354,291 @@ pub fn loss_multipliers(
     };
     let eps = (normalised.params() - &u * c).norm();
     Ok((weights * c, eps))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::linear::Linear;
+
+    /// Three points in R², all labelled +1: e₁, e₂ and (2, 2).
+    fn three_points() -> Binary {
+        Binary::new(
+            DMatrix::from_row_slice(3, 2, &[1.0, 0.0, 0.0, 1.0, 2.0, 2.0]),
+            DVector::from_row_slice(&[1.0, 1.0, 1.0]),
+        )
+        .unwrap()
+    }
+
+    fn linear(w: &[f64]) -> Linear {
+        Linear::new(DVector::from_row_slice(w))
+    }
+
+    /// θ = (1, 1) is the max-margin separator of the three points: θ = e₁ + e₂ with margins
+    /// (1, 1, 4), so λ = (1, 1, 0), ε = δ = τ = 0, Σλ = ‖θ‖²/L = 2. The same certificate comes
+    /// from θ = (3, 3) after normalisation (s = q_min = 3, λ carried by s^{L−2} = 1/3).
+    #[test]
+    fn an_exact_kkt_point_certifies_at_any_scale() {
+        let data = three_points();
+        for (w, s) in [(1.0, 1.0), (3.0, 3.0)] {
+            let c = certify(&linear(&[w, w]), &data, &CertifyOptions::default()).unwrap();
+            assert_eq!((c.homogeneity, c.scale, c.q_min_raw), (1, s, s));
+            assert!((c.theta_norm - 2f64.sqrt()).abs() < 1e-15);
+            assert!(c.eps < 1e-15 && c.eps_rel < 1e-15, "{}", c.eps);
+            assert!(c.delta.abs() < 1e-15 && c.delta_abs < 1e-15, "{}", c.delta);
+            assert_eq!(c.tau, 0.0);
+            assert!((&c.lambda - DVector::from_row_slice(&[1.0, 1.0, 0.0])).amax() < 1e-15);
+            assert!((c.lambda_sum - 2.0).abs() < 1e-15);
+            assert_eq!(c.margins, DVector::from_row_slice(&[1.0, 1.0, 4.0]));
+            assert_eq!(c.support, 2);
+            assert!(c.euler_gap < 1e-15);
+            // Three points in R²: λ is not unique (rank 2); the tall route solved it.
+            assert_eq!((c.rank, c.unique), (2, false));
+            assert_eq!(c.method, multipliers::Method::TallLawsonHanson);
+            assert!(c.polished && c.box_eps.is_none());
+            assert_eq!(c.status, QpStatus::Solved);
+        }
+    }
+
+    /// θ̃ = (2, 1) has margins (2, 1, 6). Its residual minimisers are λ(t) = (2 − 2t, 1 − 2t, t),
+    /// t ∈ [0, ½], all with ε = 0; δ(t) = max(2 − 2t, 5t) is smallest at t = 2/7: δ = 10/7.
+    /// The certificate of θ = (4, 2) normalises to the same θ̃ and must report the same δ (the
+    /// choice is made at θ̃: made at θ, where q = (4, 2, 12), it would pick t = 6/17 and δ =
+    /// 30/17 at θ̃). As given, θ = (4, 2) has δ = min_t max(3(4 − 2t), 11t) = 132/17.
+    #[test]
+    fn the_delta_minimising_choice_is_made_at_the_normalised_parameters() {
+        let data = three_points();
+        let want = DVector::from_row_slice(&[10.0 / 7.0, 3.0 / 7.0, 2.0 / 7.0]);
+        let mut seen = Vec::new();
+        for w in [[2.0, 1.0], [4.0, 2.0]] {
+            let c = certify(&linear(&w), &data, &CertifyOptions::default()).unwrap();
+            // The LP's λ is exact to about 1e−9 (its vertex is re-polished on the support).
+            assert!(
+                (c.delta - 10.0 / 7.0).abs() < 1e-8,
+                "{w:?}: δ = {}",
+                c.delta
+            );
+            assert!((c.delta_abs - c.delta).abs() < 1e-15);
+            assert!((&c.lambda - &want).amax() < 1e-8, "{w:?}: λ = {}", c.lambda);
+            assert!(c.eps < 1e-12, "{}", c.eps);
+            assert!(c.reselected && !c.unique);
+            assert_eq!(c.margins, DVector::from_row_slice(&[2.0, 1.0, 6.0]));
+            seen.push(c.delta);
+        }
+        assert!((seen[0] - seen[1]).abs() < 1e-12, "{seen:?}");
+        let c =
+            certify_unnormalised(&linear(&[4.0, 2.0]), &data, &CertifyOptions::default()).unwrap();
+        assert!((c.delta - 132.0 / 17.0).abs() < 1e-7, "δ = {}", c.delta);
+        assert_eq!((c.scale, c.tau), (1.0, 0.0));
+        assert!((c.theta_norm - 20f64.sqrt()).abs() < 1e-15);
+    }
+
+    /// The box QP at θ̃ = (2, 1) (from θ = (4, 2)): λ₁ ≤ δ₀/1, λ₃ ≤ δ₀/5, λ₂ free. The first
+    /// coordinate of the residual is at least 2 − δ₀ − 2δ₀/5, the second can be zeroed, so
+    /// ε*(δ₀) = max(0, 2 − 7δ₀/5): 2 at δ₀ = 0, 0.6 at δ₀ = 1, 0 from δ₀ = 10/7 on.
+    #[test]
+    fn the_box_qp_trades_delta_for_epsilon() {
+        let data = three_points();
+        let m = linear(&[4.0, 2.0]);
+        for (d0, want) in [(0.0, 2.0), (1.0, 0.6), (10.0 / 7.0, 0.0), (3.0, 0.0)] {
+            let c = certify(
+                &m,
+                &data,
+                &CertifyOptions {
+                    box_delta: Some(d0),
+                },
+            )
+            .unwrap();
+            let e = c.box_eps.unwrap();
+            assert!((e - want).abs() < 1e-8, "δ₀ = {d0}: ε* = {e}");
+            assert_eq!((c.scale, c.q_min_raw), (2.0, 2.0));
+        }
+        assert!(certify(
+            &m,
+            &data,
+            &CertifyOptions {
+                box_delta: Some(-1.0)
+            }
+        )
+        .is_err());
+    }
+
+    /// A two-layer ReLU net with fixed output weights (L = 1) at an exact KKT point (the
+    /// class-aligned fixture): the certificate at θ and at 3θ agree, with s = q_min and the
+    /// fixture's λ recovered.
+    #[test]
+    fn the_fixture_net_certifies_at_any_scale() {
+        let f = (0..20)
+            .find_map(|seed| {
+                match super::super::fixture::class_aligned(
+                    &mut crate::rng::seeded(seed, 0),
+                    6,
+                    200,
+                    8,
+                    100.0,
+                )
+                .unwrap()
+                {
+                    super::super::fixture::Draw::Accepted(f) => Some(f),
+                    _ => None,
+                }
+            })
+            .expect("an accepted fixture");
+        let c1 = certify(&f.net, &f.data, &CertifyOptions::default()).unwrap();
+        let mut big = f.net.clone();
+        big.set_params(&(f.net.params() * 3.0)).unwrap();
+        let c3 = certify(&big, &f.data, &CertifyOptions::default()).unwrap();
+        assert_eq!(c1.homogeneity, 1);
+        assert!(
+            (c3.scale / c1.scale - 3.0).abs() < 1e-12,
+            "{} {}",
+            c1.scale,
+            c3.scale
+        );
+        for c in [&c1, &c3] {
+            assert!(
+                c.eps_rel < 1e-12 && c.delta.abs() < 1e-10,
+                "{} {}",
+                c.eps_rel,
+                c.delta
+            );
+            assert!((&c.lambda - &f.lambda).amax() < 1e-9 * f.lambda.amax());
+            // Σλ = ‖θ̃‖²/L.
+            assert!((c.lambda_sum - c.theta_norm.powi(2)).abs() < 1e-9 * c.lambda_sum);
+            assert!(c.euler_gap < 1e-12);
+            assert_eq!(c.support, 6);
+        }
+    }
+
+    /// A two-layer ReLU net with trained output weights (L = 2, 12 parameters, not a KKT point):
+    /// q scales as c², so s = q_min^{1/2} grows by 3 from θ to 3θ, and λ̃ = s^{L−2}λ = λ: the
+    /// two certificates agree. Euler's identity b_i = 2q_i holds.
+    #[test]
+    fn a_two_homogeneous_net_certifies_at_any_scale() {
+        use crate::model::{Activation, OutputLayer, TwoLayer};
+        let theta = DVector::from_row_slice(&[
+            1.0, 0.5, 0.5, 1.0, 1.0, 1.0, 0.2, 0.3, // W, row by row
+            1.0, 0.5, 0.25, 1.0, // v
+        ]);
+        let net = |t: DVector<f64>| {
+            TwoLayer::new(2, 4, Activation::Relu, false, OutputLayer::Trained, t).unwrap()
+        };
+        let data = three_points();
+        let c1 = certify(&net(theta.clone()), &data, &CertifyOptions::default()).unwrap();
+        let c3 = certify(&net(theta * 3.0), &data, &CertifyOptions::default()).unwrap();
+        assert_eq!(c1.homogeneity, 2);
+        assert!((c3.q_min_raw / c1.q_min_raw - 9.0).abs() < 1e-12);
+        assert!((c3.scale / c1.scale - 3.0).abs() < 1e-12);
+        assert!((c1.scale - c1.q_min_raw.sqrt()).abs() < 1e-15);
+        for (a, b) in [
+            (c1.eps, c3.eps),
+            (c1.delta, c3.delta),
+            (c1.delta_abs, c3.delta_abs),
+            (c1.lambda_sum, c3.lambda_sum),
+            (c1.theta_norm, c3.theta_norm),
+        ] {
+            assert!((a - b).abs() <= 1e-12 * a.abs().max(1.0), "{a} vs {b}");
+        }
+        assert!((&c1.lambda - &c3.lambda).amax() < 1e-12 * c1.lambda.amax());
+        assert!(c1.eps > 1e-3, "not a KKT point: ε = {}", c1.eps);
+        assert!(c1.euler_gap < 1e-14 && c3.euler_gap < 1e-14);
+        assert_eq!(c1.margins.min(), 1.0);
+        assert_eq!(c1.method, multipliers::Method::ActiveSet);
+    }
+
+    /// K, b, q and the residual by hand: x₁ = (1, 0) with y = +1, x₂ = (1, 1) with y = −1,
+    /// θ = (2, −1): Xθ = (2, 1), q = b = (2, −1) (L = 1), K = diag(y)XXᵀdiag(y) =
+    /// [[1, −1], [−1, 2]]; with λ = (1, 2) the residual is θ − (1·e₁ − 2·(1, 1)) = (3, 1).
+    #[test]
+    fn the_kkt_system_and_residual_by_hand() {
+        let data = Binary::new(
+            DMatrix::from_row_slice(2, 2, &[1.0, 0.0, 1.0, 1.0]),
+            DVector::from_row_slice(&[1.0, -1.0]),
+        )
+        .unwrap();
+        let m = linear(&[2.0, -1.0]);
+        let sys = kkt_system(&m, &data);
+        assert_eq!(
+            sys.k,
+            DMatrix::from_row_slice(2, 2, &[1.0, -1.0, -1.0, 2.0])
+        );
+        assert_eq!(sys.b, DVector::from_row_slice(&[2.0, -1.0]));
+        assert_eq!(sys.q, DVector::from_row_slice(&[2.0, -1.0]));
+        let lambda = DVector::from_row_slice(&[1.0, 2.0]);
+        assert_eq!(
+            residual(&m, &data, &lambda),
+            DVector::from_row_slice(&[3.0, 1.0])
+        );
+        // evaluate: ε = √10, δ = max(1·1, 2·(−2)) = 1, δ_abs = max(1, 4) = 4, τ = 1 − (−1) = 2.
+        let (eps, delta, delta_abs, tau) = evaluate(&m, &data, &lambda);
+        assert!((eps - 10f64.sqrt()).abs() < 1e-15);
+        assert_eq!((delta, delta_abs, tau), (1.0, 4.0, 2.0));
+        // A misclassified point: no normalisation; the error names it.
+        let e = certify(&m, &data, &CertifyOptions::default()).unwrap_err();
+        assert!(matches!(e, Error::Assumption { .. }), "{e}");
+        assert!(e.to_string().contains("point 1"), "{e}");
+        // As given it certifies, with τ = 2 measuring the infeasibility.
+        let c = certify_unnormalised(&m, &data, &CertifyOptions::default()).unwrap();
+        assert_eq!(c.tau, 2.0);
+        // Two points in R²: K is positive definite and the active set solves it.
+        assert_eq!(c.method, multipliers::Method::ActiveSet);
+        assert_eq!((c.rank, c.unique, c.reselected), (2, true, false));
+    }
+
+    #[test]
+    fn slackness_and_positive_min_by_hand() {
+        let v = |x: &[f64]| DVector::from_row_slice(x);
+        assert_eq!(slackness(&v(&[1.0, 2.0]), &v(&[0.5, 1.25])), (0.5, 0.5));
+        assert_eq!(slackness(&v(&[1.0, 0.0]), &v(&[0.5, 3.0])), (0.0, 0.5));
+        assert_eq!(slackness(&v(&[2.0]), &v(&[0.5])), (-1.0, 1.0));
+        assert_eq!(positive_min(&v(&[3.0, 0.5, 2.0])).unwrap(), 0.5);
+        for q in [[1.0, 0.0], [1.0, -2.0], [1.0, f64::NAN]] {
+            let e = positive_min(&v(&q)).unwrap_err();
+            assert!(matches!(e, Error::Assumption { .. }), "{q:?}");
+        }
+        assert!(positive_min(&v(&[1.0, -2.0]))
+            .unwrap_err()
+            .to_string()
+            .contains("point 1"));
+    }
+
+    /// The loss's multipliers at θ = (1, 1) on the three points: weights σ(−q_i) (logistic),
+    /// u = Σ w_i y_i x_i = a·(1, 1) with a = σ(−1) + 2σ(−4), so c = ⟨θ, u⟩/‖u‖² = 1/a and
+    /// ε = 0. At θ = (2, 2) the weights are taken at q = (2, 2, 8) and θ̃ = (1, 1).
+    #[test]
+    fn loss_multipliers_by_hand() {
+        let data = three_points();
+        let sig = |t: f64| 1.0 / (1.0 + (-t).exp());
+        for k in [1.0, 2.0] {
+            let (lambda, eps) =
+                loss_multipliers(&linear(&[k, k]), &data, MarginLoss::Logistic).unwrap();
+            let w = [sig(-k), sig(-k), sig(-4.0 * k)];
+            let a = w[0] + 2.0 * w[2];
+            for i in 0..3 {
+                assert!((lambda[i] - w[i] / a).abs() < 1e-14, "{k}: {lambda}");
+            }
+            assert!(eps < 1e-14, "{eps}");
+        }
+        // θ = (2, 1) is not parallel to u: ε > 0 and equals ‖θ̃ − c·u‖ by hand.
+        let (_, eps) = loss_multipliers(&linear(&[2.0, 1.0]), &data, MarginLoss::Logistic).unwrap();
+        let w = [sig(-2.0), sig(-1.0), sig(-6.0)];
+        let u = [w[0] + 2.0 * w[2], w[1] + 2.0 * w[2]];
+        let c = (2.0 * u[0] + u[1]) / (u[0] * u[0] + u[1] * u[1]);
+        let want = ((2.0 - c * u[0]).powi(2) + (1.0 - c * u[1]).powi(2)).sqrt();
+        assert!((eps - want).abs() < 1e-14, "{eps} vs {want}");
+        let e = loss_multipliers(&linear(&[-1.0, 1.0]), &data, MarginLoss::Logistic);
+        assert!(matches!(e, Err(Error::Assumption { .. })));
+    }
+
+    /// What a trajectory records is the certificate's (ε, δ).
+    #[test]
+    fn certify_on_measures_epsilon_and_delta() {
+        use crate::train::KktMeasure;
+        let data = three_points();
+        let m = linear(&[4.0, 2.0]);
+        let (eps, delta) = CertifyOn(&data).measure(&m).unwrap();
+        let c = certify(&m, &data, &CertifyOptions::default()).unwrap();
+        assert_eq!((eps, delta), (c.eps, c.delta));
+        assert!(delta > 1.0);
+    }
 }

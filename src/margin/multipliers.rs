@@ -41,7 +41,7 @@ pub fn gradient_tol(k: &DMatrix<f64>, b: &DVector<f64>, lambda: &DVector<f64>) -
 }
 
 pub use crate::tol::SUPPORT_THRESHOLD;
-use crate::tol::{AT_BOUND_TOL, GRADIENT_TOL, NO_WORSE_TOL};
+use crate::tol::{AT_BOUND_TOLS, GRADIENT_TOL, NO_WORSE_TOL};
 
 /// The algorithm that produced a set of multipliers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -361,20 +361,35 @@ fn objective(k: &DMatrix<f64>, b: &DVector<f64>, lambda: &DVector<f64>) -> f64 {
     0.5 * lambda.dot(&(k * lambda)) - b.dot(lambda)
 }
 
-/// Polishes an interior-point box-QP solution (accurate to about 1e−8) as the NNLS polish does:
-/// classify each λ_i as at 0, at its bound u_i or free; solve the free block exactly,
+/// Polishes an interior-point box-QP solution (accurate to about 1e−8, or 1e−5 where the
+/// minimum is degenerate) as the NNLS polish does: classify each λ_i as at 0, at its bound u_i or
+/// free, with the tolerances [`AT_BOUND_TOLS`] in turn; solve the free block exactly,
 /// K_FF λ_F = b_F − K_FU u_U (Cholesky; Lawson–Hanson on the free candidates when the block is
-/// singular and every bound is 0, the δ₀ = 0 case); keep the result only if it is feasible,
-/// satisfies the KKT conditions of the box QP to 1e−9 and does not raise the objective.
+/// singular and every bound is 0, the δ₀ = 0 case); keep the first result that is feasible,
+/// satisfies the KKT conditions of the box QP to the gradient tolerance and does not raise the
+/// objective.
 pub fn polish_box(
     k: &DMatrix<f64>,
     b: &DVector<f64>,
     upper: &[Option<f64>],
     raw: &DVector<f64>,
 ) -> Option<DVector<f64>> {
+    AT_BOUND_TOLS
+        .iter()
+        .find_map(|&rel| polish_box_at(k, b, upper, raw, rel))
+}
+
+/// One classification of [`polish_box`], with "at a bound" meaning within `rel`·‖λ_raw‖∞.
+fn polish_box_at(
+    k: &DMatrix<f64>,
+    b: &DVector<f64>,
+    upper: &[Option<f64>],
+    raw: &DVector<f64>,
+    rel: f64,
+) -> Option<DVector<f64>> {
     let n = b.len();
     let scale = raw.amax().max(f64::MIN_POSITIVE);
-    let tol = AT_BOUND_TOL * scale;
+    let tol = rel * scale;
     let at_upper = |i: usize| upper[i].is_some_and(|u| raw[i] >= u - tol);
     let free: Vec<usize> = (0..n).filter(|&i| raw[i] > tol && !at_upper(i)).collect();
     let mut lambda = DVector::from_fn(n, |i, _| {

@@ -18,9 +18,7 @@ pub mod flips;
 use crate::data::Binary;
 use crate::error::{Error, Result};
 use crate::loss::MarginLoss;
-use crate::margin::certificate::{
-    certify, certify_unnormalised, evaluate, normalise, Certificate, CertifyOptions,
-};
+use crate::margin::certificate::{certify, evaluate, Certificate, CertifyOptions, Solved};
 use crate::model::Model;
 use nalgebra::DVector;
 use serde::Serialize;
@@ -185,9 +183,10 @@ pub fn unlearn(
     // The two measurements on S_r are independent: run them side by side.
     let (with_certificate, nnls) = rayon::join(
         || triple(unlearned.as_ref(), &retained, &mu),
-        || certify_unnormalised(unlearned.as_ref(), &retained, &CertifyOptions::default()),
+        || Solved::new(unlearned.as_ref(), &retained),
     );
-    let nnls = nnls?;
+    let solved = nnls?;
+    let nnls = solved.as_given(&CertifyOptions::default())?;
     let with_nnls = Triple {
         eps: nnls.eps,
         delta: nnls.delta,
@@ -207,7 +206,7 @@ pub fn unlearn(
             ),
         ));
     }
-    let renormalised = normalise(&nnls)?;
+    let renormalised = solved.normalised(&CertifyOptions::default())?;
     let beta_star = forget
         .iter()
         .map(|&r| beta_star(lam[r], before.margins[r], MarginLoss::Logistic))

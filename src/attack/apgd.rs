@@ -931,6 +931,22 @@ mod tests {
             (s[(0, 0)] + 0.1 / l).abs() < 1e-12 && (s[(0, 1)] - 0.2 / l).abs() < 1e-12,
             "{s}"
         );
+        // A gradient of norm 1e−12, the size of the guard: the direction g/(‖g‖ + 1e−12) is
+        // half a unit vector in the reference as in `step` (η = 1, ε = 1, no box).
+        let tiny = DMatrix::from_row_slice(1, 2, &[1e-12, 0.0]);
+        let s = plain_projected_step(&z, &z, &tiny, &[1.0], &[1.0], Norm::L2, None);
+        assert!((s[(0, 0)] - 0.5).abs() < 1e-15 && s[(0, 1)] == 0.0, "{s}");
+        let cfg = ApgdConfig {
+            bounds: None,
+            ..config(Norm::L2, Variant::AutoAttack, 1, false)
+        };
+        let ctx = Ctx {
+            x: &z,
+            eps: &[1.0],
+            cfg: &cfg,
+        };
+        let t = ctx.step(&z, &z, &tiny, &[1.0], 1.0);
+        assert!((t[(0, 0)] - 0.5).abs() < 1e-10, "{t}");
     }
 
     /// Restarts attack only the points still unbroken: a point broken in the first run keeps

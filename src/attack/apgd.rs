@@ -1096,6 +1096,121 @@ mod tests {
         );
     }
 
+    /// The random start is x₀ = x + ε·t/‖t‖ with t ~ U[−1, 1]^d (L∞) or N(0, I) (L2), drawn
+    /// column by column from the run's stream: rebuilt here from the same seed. An unbroken
+    /// point under AutoAttack's bookkeeping returns x₀ after one step.
+    #[test]
+    fn the_random_start_is_drawn_as_documented() {
+        let (n, d) = (3, 2);
+        let x = DMatrix::from_row_slice(n, d, &[0.5, 0.5, 0.25, 0.75, 0.0, 1.0]);
+        let obj = Bowl::linear(&[1.0, 1.0], &[f64::INFINITY; 3]);
+        for norm in [Norm::Linf, Norm::L2] {
+            let cfg = ApgdConfig {
+                bounds: None,
+                ..config(norm, Variant::AutoAttack, 1, true)
+            };
+            let eps = [0.125, 0.25, 0.5];
+            let r = apgd(
+                &obj,
+                &x,
+                &[0, 1, 2],
+                &eps,
+                &cfg,
+                &Constraint::Free,
+                &mut rng::seeded(9, 0),
+                None,
+            )
+            .unwrap();
+            let mut stream = rng::seeded(9, 0);
+            let t = match norm {
+                Norm::Linf => DMatrix::from_fn(n, d, |_, _| 2.0 * rng::uniform(&mut stream) - 1.0),
+                Norm::L2 => rng::gaussian_matrix(&mut stream, n, d, 1.0),
+            };
+            let norms = norm.row_norms(&t);
+            for i in 0..n {
+                for j in 0..d {
+                    let want = x[(i, j)] + t[(i, j)] * (eps[i] / norms[i]);
+                    assert!(
+                        (r.x_adv[(i, j)] - want).abs() < 1e-15,
+                        "{norm:?} ({i}, {j})"
+                    );
+                }
+            }
+        }
+        // Over many rows t has both signs in every coordinate in about equal shares.
+        let rows = 400;
+        let x = DMatrix::from_element(rows, 2, 0.5);
+        let obj = Bowl::linear(&[1.0, 1.0], &vec![f64::INFINITY; rows]);
+        let cfg = config(Norm::Linf, Variant::AutoAttack, 1, true);
+        let idx: Vec<usize> = (0..rows).collect();
+        let r = apgd(
+            &obj,
+            &x,
+            &idx,
+            &vec![0.25; rows],
+            &cfg,
+            &Constraint::Free,
+            &mut rng::seeded(4, 0),
+            None,
+        )
+        .unwrap();
+        for j in 0..2 {
+            let up = (0..rows).filter(|&i| r.x_adv[(i, j)] > 0.5).count();
+            assert!(
+                (120..=280).contains(&up),
+                "coordinate {j}: {up} of {rows} above x"
+            );
+        }
+    }
+
+    /// A constraint that removes every direction (off the span of the whole space): the random
+    /// start has norm 0 and stays at x (not 0/0), and no step moves the point.
+    #[test]
+    fn a_constraint_that_removes_everything_leaves_the_point() {
+        let q = Projector::new(DMatrix::identity(2, 2)).unwrap();
+        let obj = Bowl::linear(&[1.0, -1.0], &[f64::INFINITY]);
+        let x = DMatrix::from_row_slice(1, 2, &[0.5, 0.5]);
+        let cfg = config(Norm::L2, Variant::AutoAttack, 3, true);
+        let r = apgd(
+            &obj,
+            &x,
+            &[0],
+            &[0.25],
+            &cfg,
+            &Constraint::Off(Tangents::Shared(&q)),
+            &mut rng::seeded(1, 0),
+            None,
+        )
+        .unwrap();
+        assert_eq!(r.x_adv, x);
+        assert_eq!(r.loss_best[0], 0.0);
+    }
+
+    /// A box with a negative lower end: iterates inside it (here at −0.5) have no violation.
+    #[test]
+    fn iterates_inside_a_box_below_zero_have_no_violation() {
+        let obj = Bowl::linear(&[1.0, -1.0], &[f64::INFINITY]);
+        let x = DMatrix::from_row_slice(1, 2, &[-0.5, -0.25]);
+        let cfg = ApgdConfig {
+            bounds: Some((-1.0, 1.0)),
+            ..config(Norm::Linf, Variant::AutoAttack, 4, true)
+        };
+        let mut trace = Trace::default();
+        apgd(
+            &obj,
+            &x,
+            &[0],
+            &[0.125],
+            &cfg,
+            &Constraint::Free,
+            &mut rng::seeded(1, 0),
+            Some(&mut trace),
+        )
+        .unwrap();
+        assert_eq!(trace.box_violation, 0.0);
+        assert_eq!(trace.evaluations, 5);
+    }
+
     /// Each malformed input is refused alone; a zero radius is allowed (the points come back).
     #[test]
     fn malformed_inputs_are_refused() {

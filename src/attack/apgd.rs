@@ -672,6 +672,30 @@ mod tests {
         }
     }
 
+    /// APGD on every row of `x` with the stream seeded by `seed`, unwrapped.
+    fn run(
+        obj: &Bowl,
+        x: &DMatrix<f64>,
+        eps: &[f64],
+        cfg: &ApgdConfig,
+        constraint: &Constraint<'_>,
+        seed: u64,
+        trace: Option<&mut Trace>,
+    ) -> ApgdResult {
+        let idx: Vec<usize> = (0..x.nrows()).collect();
+        apgd(
+            obj,
+            x,
+            &idx,
+            eps,
+            cfg,
+            constraint,
+            &mut rng::seeded(seed, 0),
+            trace,
+        )
+        .unwrap()
+    }
+
     fn config(norm: Norm, variant: Variant, n_iter: usize, random_start: bool) -> ApgdConfig {
         ApgdConfig {
             n_iter,
@@ -741,17 +765,15 @@ mod tests {
         let x = DMatrix::from_row_slice(1, 2, &[0.9375, 0.0625]);
         let cfg = config(Norm::Linf, Variant::AdvLib, 5, false);
         let mut trace = Trace::default();
-        let r = apgd(
+        let r = run(
             &obj,
             &x,
-            &[0],
             &[0.25],
             &cfg,
             &Constraint::Free,
-            &mut rng::seeded(1, 0),
+            1,
             Some(&mut trace),
-        )
-        .unwrap();
+        );
         assert_eq!(r.loss_best[0], 1.0);
         assert!(trace.dist[1..].iter().all(|d| d[0] == 0.0625));
         assert_eq!(trace.box_violation, 0.0);
@@ -760,17 +782,7 @@ mod tests {
             bounds: None,
             ..cfg
         };
-        let r = apgd(
-            &obj,
-            &x,
-            &[0],
-            &[0.25],
-            &free,
-            &Constraint::Free,
-            &mut rng::seeded(1, 0),
-            None,
-        )
-        .unwrap();
+        let r = run(&obj, &x, &[0.25], &free, &Constraint::Free, 1, None);
         assert_eq!(r.loss_best[0], 0.875 + 0.5);
     }
 
@@ -789,17 +801,15 @@ mod tests {
         let x = DMatrix::from_row_slice(1, 1, &[0.5]);
         let cfg = config(Norm::Linf, Variant::AutoAttack, 100, false);
         let mut trace = Trace::default();
-        let r = apgd(
+        let r = run(
             &obj,
             &x,
-            &[0],
             &[0.1],
             &cfg,
             &Constraint::Free,
-            &mut rng::seeded(1, 0),
+            1,
             Some(&mut trace),
-        )
-        .unwrap();
+        );
         let last_eta = trace.eta.last().unwrap()[0];
         assert!(last_eta < 0.2 / 16.0, "η only reached {last_eta}");
         // The best loss −(x_best − 0.53)²: within the final step of the maximiser.
@@ -961,17 +971,7 @@ mod tests {
             restarts: 3,
             ..config(Norm::Linf, Variant::AutoAttack, 4, true)
         };
-        let r = apgd(
-            &obj,
-            &x,
-            &[0, 1],
-            &[0.125, 0.125],
-            &cfg,
-            &Constraint::Free,
-            &mut rng::seeded(3, 0),
-            None,
-        )
-        .unwrap();
+        let r = run(&obj, &x, &[0.125, 0.125], &cfg, &Constraint::Free, 3, None);
         assert_eq!(r.success, vec![true, false]);
         assert_eq!(obj.rows.load(Ordering::Relaxed), 2 * 5 + 5 + 5);
         assert_eq!(r.loss_best[1], 0.75);
@@ -992,42 +992,30 @@ mod tests {
     fn the_variants_fall_back_differently() {
         let x = DMatrix::from_row_slice(1, 2, &[0.5, 0.5]);
         let never = Bowl::linear(&[1.0, 0.0], &[f64::INFINITY]);
-        let run = |obj: &Bowl, v: Variant| {
+        let variant = |obj: &Bowl, v: Variant| {
             let cfg = config(Norm::L2, v, 1, true);
-            apgd(
-                obj,
-                &x,
-                &[0],
-                &[0.25],
-                &cfg,
-                &Constraint::Free,
-                &mut rng::seeded(5, 0),
-                None,
-            )
-            .unwrap()
+            run(obj, &x, &[0.25], &cfg, &Constraint::Free, 5, None)
         };
-        let aa = run(&never, Variant::AutoAttack);
+        let aa = variant(&never, Variant::AutoAttack);
         assert!((Norm::L2.row_norms(&(&aa.x_adv - &x))[0] - 0.25).abs() < 1e-12);
-        let al = run(&never, Variant::AdvLib);
+        let al = variant(&never, Variant::AdvLib);
         assert_eq!(al.x_adv, x);
         let always = Bowl::linear(&[1.0, 0.0], &[f64::NEG_INFINITY]);
-        let al = run(&always, Variant::AdvLib);
+        let al = variant(&always, Variant::AdvLib);
         assert!(al.success[0]);
         assert_ne!(al.x_adv, x);
         // One step only: x_adv is x₁ (the last successful iterate), a step past x₀.
         let mut t = Trace::default();
         let cfg = config(Norm::L2, Variant::AdvLib, 1, true);
-        apgd(
+        run(
             &always,
             &x,
-            &[0],
             &[0.25],
             &cfg,
             &Constraint::Free,
-            &mut rng::seeded(5, 0),
+            5,
             Some(&mut t),
-        )
-        .unwrap();
+        );
         assert_eq!(t.evaluations, 2);
     }
 
@@ -1042,17 +1030,15 @@ mod tests {
             bounds: None,
             ..config(Norm::L2, Variant::AutoAttack, 6, true)
         };
-        let on = apgd(
+        let on = run(
             &obj,
             &x,
-            &[0],
             &[0.5],
             &cfg,
             &Constraint::On(Tangents::Shared(&q)),
-            &mut rng::seeded(2, 0),
+            2,
             None,
-        )
-        .unwrap();
+        );
         let moved = &on.x_adv - &x;
         assert!(moved[(0, 1)] == 0.0 && moved[(0, 2)] == 0.0, "{moved}");
         assert!(
@@ -1060,17 +1046,15 @@ mod tests {
             "{}",
             on.loss_best[0]
         );
-        let off = apgd(
+        let off = run(
             &obj,
             &x,
-            &[0],
             &[0.5],
             &cfg,
             &Constraint::Off(Tangents::Shared(&q)),
-            &mut rng::seeded(2, 0),
+            2,
             None,
-        )
-        .unwrap();
+        );
         assert_eq!((&off.x_adv - &x)[(0, 0)], 0.0);
         // Off span e₁ the best direction is (0, 2, −1)/√5: loss 1 + 0.5·√5, reached by the
         // first step from x (without a random start).
@@ -1078,17 +1062,15 @@ mod tests {
             random_start: false,
             ..cfg
         };
-        let off = apgd(
+        let off = run(
             &obj,
             &x,
-            &[0],
             &[0.5],
             &cfg,
             &Constraint::Off(Tangents::Shared(&q)),
-            &mut rng::seeded(2, 0),
+            2,
             None,
-        )
-        .unwrap();
+        );
         assert!(
             (off.loss_best[0] - (1.0 + 0.5 * 5f64.sqrt())).abs() < 1e-9,
             "{}",
@@ -1110,17 +1092,7 @@ mod tests {
                 ..config(norm, Variant::AutoAttack, 1, true)
             };
             let eps = [0.125, 0.25, 0.5];
-            let r = apgd(
-                &obj,
-                &x,
-                &[0, 1, 2],
-                &eps,
-                &cfg,
-                &Constraint::Free,
-                &mut rng::seeded(9, 0),
-                None,
-            )
-            .unwrap();
+            let r = run(&obj, &x, &eps, &cfg, &Constraint::Free, 9, None);
             let mut stream = rng::seeded(9, 0);
             let t = match norm {
                 Norm::Linf => DMatrix::from_fn(n, d, |_, _| 2.0 * rng::uniform(&mut stream) - 1.0),
@@ -1142,18 +1114,15 @@ mod tests {
         let x = DMatrix::from_element(rows, 2, 0.5);
         let obj = Bowl::linear(&[1.0, 1.0], &vec![f64::INFINITY; rows]);
         let cfg = config(Norm::Linf, Variant::AutoAttack, 1, true);
-        let idx: Vec<usize> = (0..rows).collect();
-        let r = apgd(
+        let r = run(
             &obj,
             &x,
-            &idx,
             &vec![0.25; rows],
             &cfg,
             &Constraint::Free,
-            &mut rng::seeded(4, 0),
+            4,
             None,
-        )
-        .unwrap();
+        );
         for j in 0..2 {
             let up = (0..rows).filter(|&i| r.x_adv[(i, j)] > 0.5).count();
             assert!(
@@ -1171,17 +1140,15 @@ mod tests {
         let obj = Bowl::linear(&[1.0, -1.0], &[f64::INFINITY]);
         let x = DMatrix::from_row_slice(1, 2, &[0.5, 0.5]);
         let cfg = config(Norm::L2, Variant::AutoAttack, 3, true);
-        let r = apgd(
+        let r = run(
             &obj,
             &x,
-            &[0],
             &[0.25],
             &cfg,
             &Constraint::Off(Tangents::Shared(&q)),
-            &mut rng::seeded(1, 0),
+            1,
             None,
-        )
-        .unwrap();
+        );
         assert_eq!(r.x_adv, x);
         assert_eq!(r.loss_best[0], 0.0);
     }
@@ -1196,17 +1163,15 @@ mod tests {
             ..config(Norm::Linf, Variant::AutoAttack, 4, true)
         };
         let mut trace = Trace::default();
-        apgd(
+        run(
             &obj,
             &x,
-            &[0],
             &[0.125],
             &cfg,
             &Constraint::Free,
-            &mut rng::seeded(1, 0),
+            1,
             Some(&mut trace),
-        )
-        .unwrap();
+        );
         assert_eq!(trace.box_violation, 0.0);
         assert_eq!(trace.evaluations, 5);
     }

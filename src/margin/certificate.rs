@@ -218,11 +218,13 @@ fn multipliers(model: &dyn Model, data: &Binary, sys: &KktSystem) -> Result<Mult
 /// The multiplier problem solved once at the model's θ, from which the certificate at θ and at
 /// the normalised θ̃ = θ/s both follow.
 ///
-/// For an L-homogeneous model ∇_θN(x; θ/s) = s^{1−L}∇_θN(x; θ), so at θ/s the problem's data are
-/// K̃ = s^{−2(L−1)}K, b̃ = s^{−L}b, q̃ = s^{−L}q, its residual minimisers are λ̃ = s^{L−2}λ and
-/// the residual is r̃(λ̃) = r(s^{2−L}λ̃)/s. Everything not covariant — the choice of the
-/// residual minimiser of smallest δ = max λ̃_i(q̃_i − 1) ([`min_delta::choose`]) and the box QP
-/// ε*(δ₀) — is computed from K̃, b̃, q̃ at the scale certified.
+/// For an L-homogeneous model ∇_θN(x; θ/s) = s^{1−L}∇_θN(x; θ), so at θ̃ = θ/s the residual
+/// minimisers are λ̃ = s^{L−2}λ, the residual is r̃(λ̃) = r(λ)/s and the margins q̃ = q/s^L.
+/// What is not covariant is computed with q̃ but in θ's variables, with no rescaled copy of K:
+/// δ̃(λ̃) = s^{L−2}·max λ_i(q̃_i − 1), so the residual minimiser of smallest δ̃
+/// ([`min_delta::choose`], whose tolerances are all relative) is s^{L−2} times the one of
+/// smallest max λ_i(q̃_i − 1) at θ; and the box QP ε*(δ₀) at θ̃ (λ̃_i ≤ δ₀/(q̃_i − 1)) is the box
+/// QP at θ with bounds λ_i ≤ s^{2−L}δ₀/(q̃_i − 1), its residual divided by s.
 pub struct Solved<'a> {
     model: &'a dyn Model,
     data: &'a Binary,
@@ -247,11 +249,6 @@ impl<'a> Solved<'a> {
         })
     }
 
-    /// The margins q_i(θ) at the parameters as given.
-    pub fn margins(&self) -> &DVector<f64> {
-        &self.sys.q
-    }
-
     /// The certificate of θ as given (no normalisation): τ measures infeasibility.
     pub fn as_given(&self, opts: &CertifyOptions) -> Result<Certificate> {
         self.at_scale(1.0, opts)
@@ -263,25 +260,30 @@ impl<'a> Solved<'a> {
         self.at_scale(positive_min(&self.sys.q)?, opts)
     }
 
-    /// The certificate at θ/s with s = q_scale^{1/L} (q_scale = 1: θ itself). The margins and
-    /// b are divided by q_scale = s^L directly, so q̃_min is exactly 1 after normalisation.
+    /// The certificate at θ/s with s = q_scale^{1/L} (q_scale = 1: θ itself). The margins are
+    /// divided by q_scale = s^L directly, so q̃_min is exactly 1 after normalisation.
     fn at_scale(&self, q_scale: f64, opts: &CertifyOptions) -> Result<Certificate> {
         let (model, data, sys) = (self.model, self.data, &self.sys);
         let l = self.homogeneity as f64;
         let s = q_scale.powf(1.0 / l);
-        let k = &sys.k * s.powf(-2.0 * (l - 1.0));
-        let b = &sys.b / q_scale;
         let q = &sys.q / q_scale;
-        // λ̃ = s^{L−2}λ; the residual at θ̃ of λ̃ is the residual at θ of λ̃/s^{L−2}, over s.
+        // λ̃ = s^{L−2}λ (see the type's documentation).
         let carry = s.powf(l - 2.0);
-        let eps_of = |lt: &DVector<f64>| residual(model, data, &(lt / carry)).norm() / s;
+        let eps_at_theta = |lambda: &DVector<f64>| residual(model, data, lambda).norm();
+        let choice = min_delta::choose(
+            &sys.k,
+            &sys.b,
+            &q,
+            &self.mult.lambda,
+            eps_at_theta,
+            model.params().norm(),
+        )?;
+        let eps = eps_at_theta(&choice.lambda) / s;
+        let lambda = &choice.lambda * carry;
         let theta_norm = model.params().norm() / s;
-        let choice =
-            min_delta::choose(&k, &b, &q, &(&self.mult.lambda * carry), eps_of, theta_norm)?;
-        let lambda = choice.lambda.clone();
-        let eps = eps_of(&lambda);
         let (delta, delta_abs) = slackness(&lambda, &q);
-        let euler_gap = (&b - &q * l).amax() / b.amax().max(f64::MIN_POSITIVE);
+        // Euler's identity b_i = L·q_i, relative (scale-free).
+        let euler_gap = (&sys.b - &sys.q * l).amax() / sys.b.amax().max(f64::MIN_POSITIVE);
         let max_l = lambda.max();
         let support = lambda
             .iter()
@@ -292,10 +294,10 @@ impl<'a> Solved<'a> {
             Some(d0) => {
                 let upper: Vec<Option<f64>> = q
                     .iter()
-                    .map(|&qi| (qi > 1.0 + ACTIVE_TOL).then(|| d0 / (qi - 1.0)))
+                    .map(|&qi| (qi > 1.0 + ACTIVE_TOL).then(|| d0 / (qi - 1.0) / carry))
                     .collect();
-                let (lb, _) = box_qp(&k, &b, &upper)?;
-                Some(eps_of(&lb))
+                let (lb, _) = box_qp(&sys.k, &sys.b, &upper)?;
+                Some(eps_at_theta(&lb) / s)
             }
         };
         Ok(Certificate {

@@ -312,6 +312,7 @@ mod tests {
     use crate::margin::certificate::{certify as certify_dense, CertifyOptions};
     use crate::model::{Activation, Linear, OutputLayer, TwoLayer};
     use crate::rng;
+    use nalgebra::DMatrix;
 
     fn separable(seed: u64, n: usize, d: usize) -> (Binary, DVector<f64>) {
         let mut r = rng::seeded(seed, 0);
@@ -386,6 +387,119 @@ mod tests {
             assert!(
                 mf.lambda_sum_bound.is_finite() && mf.lambda_sum_bound >= l.sum() * (1.0 - 1e-6)
             );
+        }
+    }
+
+    /// The run written out plainly on the dense G = Xᵀdiag(y) of a linear model: the warm
+    /// start, eight power iterations for L, then FISTA with backtracking and the function-value
+    /// restart, and the lower bound's four fixed-point rounds at the last iterate. Returns λ_k,
+    /// the model passes the matrix-free run makes for it, ε_lower and C/b_min.
+    fn textbook_run(g: &DMatrix<f64>, theta: &DVector<f64>, q: &DVector<f64>, k: usize) -> Run {
+        let n = g.ncols();
+        let f = |l: &DVector<f64>| 0.5 * (theta - g * l).norm_squared();
+        let w = q.map(|v| 1.0 / (1.0 + v.exp()));
+        let gw = g * &w;
+        let c = (theta.dot(&gw) / gw.norm_squared()).max(0.0);
+        let mut lambda = w * c;
+        let mut passes = 2; // b = Gᵀθ and Gw
+        let gtg = g.transpose() * g;
+        let mut v = DVector::from_element(n, 1.0 / (n as f64).sqrt());
+        let mut lip = 0.0;
+        for _ in 0..8 {
+            let w = &gtg * &v;
+            lip = w.norm();
+            v = w / lip;
+            passes += 2;
+        }
+        let mut prev = lambda.clone();
+        let mut t: f64 = 1.0;
+        for _ in 0..k {
+            let t_next = (1.0 + (1.0 + 4.0 * t * t).sqrt()) / 2.0;
+            let z = &lambda + (&lambda - &prev) * ((t - 1.0) / t_next);
+            let grad = g.transpose() * (g * &z - theta);
+            passes += 1;
+            let next = loop {
+                let next = (&z - &grad / lip).map(|v| v.max(0.0));
+                passes += 1;
+                let d = &next - &z;
+                let bound = f(&z) + grad.dot(&d) + lip / 2.0 * d.norm_squared();
+                if f(&next) <= bound + 1e-12 * f(&z) {
+                    break next;
+                }
+                lip *= 2.0;
+            };
+            t = if f(&next) > f(&lambda) { 1.0 } else { t_next };
+            prev = std::mem::replace(&mut lambda, next);
+        }
+        // The bounds at λ_k: a fresh Gλ, ∇f(λ) = Gᵀ(Gλ − θ), then the Frank–Wolfe gap over
+        // {λ ≥ 0, Σλ_i b_i ≤ C}, C = ‖θ‖² − ε_lo², iterated four times from ε_lo = 0.
+        passes += 3; // Gλ, ∇f(λ), and the final residual's Gλ
+        let b = g.transpose() * theta;
+        let grad = g.transpose() * (g * &lambda - theta);
+        let ratio = (0..n).map(|i| grad[i] / b[i]).fold(0.0, f64::min);
+        let (mut lower, mut c_over_b) = (0.0_f64, 0.0);
+        for _ in 0..4 {
+            let c = theta.norm_squared() - lower * lower;
+            c_over_b = c / b.min();
+            let fw = f(&lambda) - grad.dot(&lambda) + c * ratio;
+            lower = lower.max((2.0 * fw.max(0.0)).sqrt());
+        }
+        Run {
+            eps: (theta - g * &lambda).norm(),
+            lambda,
+            passes,
+            lower,
+            c_over_b,
+        }
+    }
+
+    struct Run {
+        lambda: DVector<f64>,
+        passes: usize,
+        eps: f64,
+        lower: f64,
+        c_over_b: f64,
+    }
+
+    #[test]
+    fn the_first_iterates_are_those_of_textbook_fista() {
+        for seed in 0..3 {
+            let (data, w) = separable(20 + seed, 40, 15);
+            let model = Linear::new(w.clone());
+            let q_raw = (data.x() * &w).component_mul(data.y());
+            let q_min = q_raw.min();
+            let (theta, q) = (&w / q_min, &q_raw / q_min);
+            let g = data.x().transpose() * DMatrix::from_diagonal(data.y());
+            for k in [1, 2, 3, 5, 8, 13, 21] {
+                let opts = Options {
+                    max_iters: k,
+                    gap: 1e-12,
+                    check_every: 1000,
+                };
+                let mf = certify(&model, &data, &opts, &mut |_, _, _| {}).unwrap();
+                let reference = textbook_run(&g, &theta, &q, k);
+                let scale = reference.lambda.amax();
+                let diff = (&mf.lambda - &reference.lambda).amax();
+                assert!(
+                    diff <= 1e-10 * scale,
+                    "seed {seed}, k = {k}: λ differs by {diff:e} (max λ {scale:e})"
+                );
+                assert_eq!(mf.iterations, k);
+                assert_eq!(mf.passes, reference.passes, "seed {seed}, k = {k}: passes");
+                assert!((mf.eps - reference.eps).abs() <= 1e-10 * reference.eps);
+                let lower = reference.lower.min(reference.eps);
+                assert!(
+                    (mf.eps_lower - lower).abs() <= 1e-9 * reference.eps,
+                    "seed {seed}, k = {k}: lower {} vs {lower}",
+                    mf.eps_lower
+                );
+                assert!(
+                    (mf.lambda_sum_bound - reference.c_over_b).abs() <= 1e-10 * reference.c_over_b,
+                    "seed {seed}, k = {k}: C/b_min {} vs {}",
+                    mf.lambda_sum_bound,
+                    reference.c_over_b
+                );
+            }
         }
     }
 

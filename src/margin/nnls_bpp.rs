@@ -196,6 +196,46 @@ mod tests {
     }
 
     #[test]
+    fn the_backup_rule_ends_a_cycle_of_block_exchanges() {
+        // Found by a search over random 5 × 5 problems (K = AAᵀ + I/100, A and b rounded to one
+        // decimal). Exchanging every infeasible index each time cycles through the partitions
+        // FFFGF → FGGGF → FGFFF → FFFGF with |V| = 2 and never settles; the traces below were
+        // computed by an independent implementation (every decision clears zero by ≥ 0.075).
+        let a = DMatrix::from_row_slice(
+            5,
+            5,
+            &[
+                1.6, 0.9, 1.0, 0.0, -0.5, 0.8, 0.1, -0.2, -0.5, -0.3, -2.8, 0.4, -0.2, 1.7, 1.0,
+                -1.3, 0.9, -0.3, 1.2, 0.8, -0.7, 1.5, -0.7, -0.7, 0.8,
+            ],
+        );
+        let k = &a * a.transpose() + DMatrix::<f64>::identity(5, 5) * 0.01;
+        let b = DVector::from_vec(vec![2.6, -0.8, 1.1, -0.3, 0.8]);
+        let want = [1.130_981_61, 0.0, 0.523_217_23, 0.0, 0.131_652_68];
+        assert!(
+            solve_with(&k, &b, usize::MAX).is_none(),
+            "block exchanges alone cycle"
+        );
+        // Iterations per number of full exchanges allowed without progress: 3 (the default)
+        // makes three at |V| = 2 after |V| = 1, then pivots single indices out of the cycle;
+        // 2 and 1 leave it sooner; 0 is Murty's rule from the start.
+        for (full, iterations) in [(FULL_EXCHANGES, 10), (2, 5), (1, 6), (0, 7)] {
+            let s = solve_with(&k, &b, full).expect("settles");
+            assert_eq!(s.iterations, iterations, "{full} full exchanges");
+            for (i, &w) in want.iter().enumerate() {
+                assert!(
+                    (s.lambda[i] - w).abs() <= 1e-8,
+                    "{full}: λ_{i} = {}",
+                    s.lambda[i]
+                );
+            }
+            let o = optimality(&k, &b, &s.lambda);
+            assert!(o.min_lambda >= 0.0 && o.min_gradient >= -1e-12, "{o:?}");
+        }
+        assert_eq!(solve(&k, &b).unwrap().iterations, 10);
+    }
+
+    #[test]
     fn empty_or_mismatched_input_is_refused() {
         assert!(solve(&DMatrix::zeros(0, 0), &DVector::zeros(0)).is_none());
         assert!(solve(&DMatrix::identity(3, 3), &DVector::from_element(2, 1.0)).is_none());

@@ -42,8 +42,12 @@ pub const DELTA_ROUNDOFF: f64 = 1e-12;
 pub const DEPENDENCE_TOL: f64 = 1e-10;
 
 /// Lawson–Hanson on K: a dual entry w_j = (b − Kλ)_j above this, relative to the larger of
-/// ‖b‖∞ and max diag K, lets j enter the passive set.
+/// ‖b‖∞ and max diag K·‖λ‖∞ (the scales of w's two terms), lets j enter the passive set.
 pub const DUAL_ENTRY_TOL: f64 = 1e-12;
+
+/// Lawson–Hanson on K: a passive entry that a step toward the subproblem's solution leaves at or
+/// below this, relative to ‖λ‖∞, has reached 0 and leaves the passive set.
+pub const BLOCKED_ENTRY_TOL: f64 = 1e-12;
 
 /// The box QP's crossover: a raw multiplier within this of its upper bound (or of 0), relative
 /// to ‖λ_raw‖∞, is taken to sit there (Clarabel's interior iterates stop short of it). Tried

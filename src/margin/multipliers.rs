@@ -129,10 +129,15 @@ pub fn active_set(k: &DMatrix<f64>, b: &DVector<f64>) -> Option<Multipliers> {
     }
     // The fallbacks below cost O(n) factorisations (the `nnls` crate's Lawson–Hanson
     // refactorises at every step): affordable only for small n.
-    if b.len() > ACTIVE_SET_FALLBACK_MAX {
+    if !fallback_affordable(b.len()) {
         return None;
     }
     cholesky_fallback(k, b)
+}
+
+/// Whether the active-set route's O(n)-factorisation fallback runs for n points.
+fn fallback_affordable(n: usize) -> bool {
+    n <= ACTIVE_SET_FALLBACK_MAX
 }
 
 /// The active-set route's fallback when block principal pivoting does not settle: the crossover
@@ -228,6 +233,16 @@ pub fn nnls_qp_interior(k: &DMatrix<f64>, b: &DVector<f64>) -> Result<Multiplier
 /// constraint can sit just above the 1e−9 threshold. Whatever is returned satisfies the NNLS
 /// optimality conditions to the tolerance, so it is certified optimal.
 pub fn polish(k: &DMatrix<f64>, b: &DVector<f64>, raw: &DVector<f64>) -> Option<DVector<f64>> {
+    polish_counting(k, b, raw).map(|(lambda, _)| lambda)
+}
+
+/// [`polish`] and the number of support exchanges it made (0 when the raw support was right;
+/// none are counted on the Gram-form fallback).
+fn polish_counting(
+    k: &DMatrix<f64>,
+    b: &DVector<f64>,
+    raw: &DVector<f64>,
+) -> Option<(DVector<f64>, usize)> {
     let n = b.len();
     let max = raw.max();
     let mut support: Vec<usize> = if max > 0.0 {
@@ -237,7 +252,7 @@ pub fn polish(k: &DMatrix<f64>, b: &DVector<f64>, raw: &DVector<f64>) -> Option<
     } else {
         Vec::new()
     };
-    for _ in 0..(2 * n + 2) {
+    for exchanges in 0..(2 * n + 2) {
         let mut lambda = DVector::zeros(n);
         if !support.is_empty() {
             let ks = k.select_rows(&support).select_columns(&support);
@@ -246,7 +261,7 @@ pub fn polish(k: &DMatrix<f64>, b: &DVector<f64>, raw: &DVector<f64>) -> Option<
                 // The support is linearly dependent (a singular K with more support points than
                 // its rank): re-solve by the Gram-form Lawson–Hanson, whose simplex pivot keeps
                 // the passive set independent, and keep the answer only if it is optimal.
-                return gram_fallback(k, b);
+                return gram_fallback(k, b).map(|lambda| (lambda, exchanges));
             };
             if ls.iter().any(|&v| v < 0.0) {
                 support = support
@@ -271,12 +286,12 @@ pub fn polish(k: &DMatrix<f64>, b: &DVector<f64>, raw: &DVector<f64>) -> Option<
                 support.push(i);
                 support.sort_unstable();
             }
-            _ => return Some(lambda),
+            _ => return Some((lambda, exchanges)),
         }
     }
     // The exchanges did not settle (a nearly singular support whose Cholesky succeeded with a
     // tiny pivot can cycle): the Gram-form Lawson–Hanson decides.
-    gram_fallback(k, b)
+    gram_fallback(k, b).map(|lambda| (lambda, 2 * n + 2))
 }
 
 fn gram_fallback(k: &DMatrix<f64>, b: &DVector<f64>) -> Option<DVector<f64>> {
@@ -623,6 +638,37 @@ mod tests {
                 "{raw}"
             );
         }
+    }
+
+    /// The polish starts from the raw vector's support (entries above 10⁻⁹ of its largest) and
+    /// exchanges only what is wrong: K = [[2, 1], [1, 2]], b = (3, −3), λ* = (1.5, 0).
+    #[test]
+    fn the_polish_starts_from_the_raw_support() {
+        let k = m(2, &[2.0, 1.0, 1.0, 2.0]);
+        let b = v(&[3.0, -3.0]);
+        for (raw, exchanges) in [
+            // The right support: nothing to exchange (a tiny entry is below the threshold).
+            (v(&[1.4, 1e-12]), 0),
+            (v(&[1.5, 0.0]), 0),
+            // Empty: index 0 is added.
+            (v(&[0.0, 0.0]), 1),
+            (v(&[-1.0, -2.0]), 1),
+            // {0, 1}: the solution on it, (3, −3), is negative at 1, which is dropped.
+            (v(&[1.0, 1.0]), 1),
+            // {1}: its solution −1.5 < 0 is dropped, then 0 is added.
+            (v(&[0.0, 5.0]), 2),
+        ] {
+            let (l, made) = polish_counting(&k, &b, &raw).unwrap();
+            assert!(close(&l, &[1.5, 0.0], 1e-15), "{raw}: {l}");
+            assert_eq!(made, exchanges, "{raw}");
+        }
+    }
+
+    #[test]
+    fn the_fallback_runs_up_to_its_size_cap() {
+        assert!(fallback_affordable(1));
+        assert!(fallback_affordable(ACTIVE_SET_FALLBACK_MAX));
+        assert!(!fallback_affordable(ACTIVE_SET_FALLBACK_MAX + 1));
     }
 
     /// A singular K (two equal gradients, K = [[1, 1], [1, 1]], b = (1, 1)): every λ ≥ 0 with

@@ -664,6 +664,32 @@ mod tests {
         }
     }
 
+    /// A degenerate optimum, K = I, b = (1, 0, 2): λ* = (1, 0, 2) with the gradient 0 at the
+    /// index off the support. Nothing is exchanged — an index enters only when its gradient is
+    /// below −tol, not merely below tol.
+    #[test]
+    fn a_zero_gradient_off_the_support_stays_off() {
+        let k = DMatrix::identity(3, 3);
+        let b = v(&[1.0, 0.0, 2.0]);
+        let (l, made) = polish_counting(&k, &b, &v(&[1.0, 0.0, 2.0])).unwrap();
+        assert_eq!((l, made), (v(&[1.0, 0.0, 2.0]), 0));
+        // From {1}: its solution 0 is not negative, so 1 stays, and 0 and 2 are added.
+        let (l, made) = polish_counting(&k, &b, &v(&[0.0, 1.0, 0.0])).unwrap();
+        assert_eq!((l, made), (v(&[1.0, 0.0, 2.0]), 2));
+    }
+
+    /// x, −x and e₂ with one label: not separable through the origin, so the SVM dual (b = 1)
+    /// has no minimiser. The full support cannot be factored (K is singular), the Gram-form
+    /// Lawson–Hanson stops at a λ ≥ 0 whose gradient is negative, and the polish refuses it:
+    /// every optimality condition must hold, not one of them.
+    #[test]
+    fn the_gram_fallback_refuses_a_non_optimal_answer() {
+        let k = m(3, &[1.0, -1.0, 0.0, -1.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
+        let b = v(&[1.0, 1.0, 1.0]);
+        assert!(gram_fallback(&k, &b).is_none());
+        assert!(polish(&k, &b, &v(&[1.0, 1.0, 1.0])).is_none());
+    }
+
     #[test]
     fn the_fallback_runs_up_to_its_size_cap() {
         assert!(fallback_affordable(1));

@@ -781,6 +781,14 @@ mod tests {
     }
 
     #[test]
+    fn the_objective_by_hand() {
+        // K = [[2, 1], [1, 2]], b = (3, 3), λ = (0.5, 1.25): Kλ = (2.25, 3), ½λᵀKλ = 2.4375,
+        // bᵀλ = 5.25.
+        let k = m(2, &[2.0, 1.0, 1.0, 2.0]);
+        assert_eq!(objective(&k, &v(&[3.0, 3.0]), &v(&[0.5, 1.25])), -2.8125);
+    }
+
+    #[test]
     fn a_panic_inside_is_none_and_a_value_is_some() {
         assert_eq!(without_panics(|| -> u8 { panic!("inside") }), None);
         assert_eq!(without_panics(|| 7), Some(7));

@@ -780,6 +780,19 @@ mod tests {
         assert!(polish_box(&ones, &b3, &upper, &v(&[0.25, 0.5, 0.5])).is_none());
     }
 
+    /// "At a bound" is relative to the raw vector's scale: the hand problem above at K·s with
+    /// the bound 0.5/s has the polished answer (0.5, 1.25)/s from a raw vector 10⁻⁹/s off it.
+    #[test]
+    fn the_box_polish_follows_the_scale() {
+        let k = m(2, &[2.0, 1.0, 1.0, 2.0]);
+        let b = v(&[3.0, 3.0]);
+        for s in [1e-3, 1.0, 1e3] {
+            let raw = v(&[0.5 - 1e-9, 1.25 + 1e-9]) / s;
+            let l = polish_box(&(&k * s), &b, &[Some(0.5 / s), None], &raw).expect("polished");
+            assert!(close(&(l.clone() * s), &[0.5, 1.25], 1e-12), "{s}: {l}");
+        }
+    }
+
     #[test]
     fn the_objective_by_hand() {
         // K = [[2, 1], [1, 2]], b = (3, 3), λ = (0.5, 1.25): Kλ = (2.25, 3), ½λᵀKλ = 2.4375,

@@ -793,6 +793,19 @@ mod tests {
         }
     }
 
+    /// A raw vector at a bound that does not bind: K = [[2, 1], [1, 2]], b = (3, 3), λ₁ ≤ 2 (the
+    /// minimiser (1, 1) is inside). From (2, 0.5) λ₁ is taken at its bound, the free solve gives
+    /// λ₂ = 0.5, and the gradient at the bound, 1.5 > 0, fails the KKT conditions: refused.
+    #[test]
+    fn the_box_polish_refuses_a_bound_with_the_wrong_gradient() {
+        let k = m(2, &[2.0, 1.0, 1.0, 2.0]);
+        let b = v(&[3.0, 3.0]);
+        let upper = [Some(2.0), None];
+        assert!(polish_box(&k, &b, &upper, &v(&[2.0, 0.5])).is_none());
+        let l = polish_box(&k, &b, &upper, &v(&[1.0 + 1e-9, 1.0 - 1e-9])).unwrap();
+        assert!(close(&l, &[1.0, 1.0], 1e-15), "{l}");
+    }
+
     #[test]
     fn the_objective_by_hand() {
         // K = [[2, 1], [1, 2]], b = (3, 3), λ = (0.5, 1.25): Kλ = (2.25, 3), ½λᵀKλ = 2.4375,

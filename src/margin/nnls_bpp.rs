@@ -146,6 +146,14 @@ mod tests {
     }
 
     #[test]
+    fn a_free_entry_at_zero_is_feasible() {
+        // K = I, b = (1, 0): K⁻¹b = (1, 0) has an entry exactly 0, which is optimal as it is
+        // (λ ≥ 0 holds), so the first partition is the answer.
+        let s = solve(&DMatrix::identity(2, 2), &DVector::from_vec(vec![1.0, 0.0])).unwrap();
+        assert_eq!((s.lambda.as_slice(), s.iterations), (&[1.0, 0.0][..], 1));
+    }
+
+    #[test]
     fn the_answer_scales_with_the_problem() {
         // (sK, tb) has the solution (t/s)λ: the tolerances are relative, so the same partition
         // is found at every scale, and the result is optimal at that scale.

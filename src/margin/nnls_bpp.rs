@@ -154,6 +154,19 @@ mod tests {
     }
 
     #[test]
+    fn a_bound_entry_with_zero_gradient_is_feasible() {
+        // K⁻¹b = (1.09, −0.18, −0.55) puts indices 1 and 2 in the bound set; there λ = (1, 0, 0)
+        // and y = Kλ − b = (0, 0, 0.5): y₁ = 0 exactly is feasible (y ≥ −tol), so the second
+        // partition is the answer.
+        let k = DMatrix::from_row_slice(3, 3, &[1.0, 0.5, 0.0, 0.5, 1.0, -0.25, 0.0, -0.25, 1.0]);
+        let s = solve(&k, &DVector::from_vec(vec![1.0, 0.5, -0.5])).unwrap();
+        assert_eq!(
+            (s.lambda.as_slice(), s.iterations),
+            (&[1.0, 0.0, 0.0][..], 2)
+        );
+    }
+
+    #[test]
     fn the_answer_scales_with_the_problem() {
         // (sK, tb) has the solution (t/s)λ: the tolerances are relative, so the same partition
         // is found at every scale, and the result is optimal at that scale.

@@ -200,6 +200,17 @@ mod tests {
         let c = DVector::from_vec(vec![-0.5, -1.0, 0.0, -2.0]);
         assert!(!pivot(&mut lambda, &mut passive, &c, 5));
         assert_eq!((lambda, passive), (before, vec![4, 1, 2, 3]));
+        // Ratios 1.5 and 2.5 (a remainder 5 mod 2 = 1 would look smaller): index 0 leaves.
+        let mut lambda = DVector::from_vec(vec![3.0, 5.0, 0.0]);
+        let mut passive = vec![0, 1];
+        assert!(pivot(
+            &mut lambda,
+            &mut passive,
+            &DVector::from_vec(vec![2.0, 2.0]),
+            2
+        ));
+        assert_eq!(lambda.as_slice(), &[0.0, 2.0, 1.5]);
+        assert_eq!(passive, [2, 1]);
     }
 
     #[test]

@@ -231,6 +231,14 @@ mod tests {
     }
 
     #[test]
+    fn one_allowed_index_by_hand() {
+        // min ½·4λ² − 2λ over λ ≥ 0 with index 1 not allowed: λ = (0.5, 0).
+        let k = DMatrix::from_row_slice(2, 2, &[4.0, 1.0, 1.0, 4.0]);
+        let b = DVector::from_vec(vec![2.0, 3.0]);
+        assert_eq!(lawson_hanson_gram(&k, &b, &[0]).as_slice(), &[0.5, 0.0]);
+    }
+
+    #[test]
     fn the_answer_scales_with_the_problem() {
         // (sK, tb) has the minimiser (t/s)λ. Every tolerance is relative to the problem's
         // scale, so the same pivots and entries happen at every scale — including the

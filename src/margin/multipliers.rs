@@ -117,7 +117,16 @@ pub fn nnls_qp(k: &DMatrix<f64>, b: &DVector<f64>) -> Result<Multipliers> {
 /// n ≤ [`ACTIVE_SET_FALLBACK_MAX`]. `None` when K is not positive definite or nothing is
 /// certified.
 pub fn active_set(k: &DMatrix<f64>, b: &DVector<f64>) -> Option<Multipliers> {
-    if let Some(s) = super::nnls_bpp::solve(k, b) {
+    active_set_after(k, b, super::nnls_bpp::solve(k, b))
+}
+
+/// [`active_set`] given block principal pivoting's outcome `bpp`.
+fn active_set_after(
+    k: &DMatrix<f64>,
+    b: &DVector<f64>,
+    bpp: Option<super::nnls_bpp::Bpp>,
+) -> Option<Multipliers> {
+    if let Some(s) = bpp {
         return Some(Multipliers {
             method: Method::ActiveSet,
             raw: s.lambda.clone(),
@@ -692,6 +701,16 @@ mod tests {
 
     #[test]
     fn the_fallback_runs_up_to_its_size_cap() {
+        // When block principal pivoting does not settle, small problems take the fallback
+        // (iterations = 0 marks it) and large ones are left to the interior point.
+        for (k, b, want) in hand_problems() {
+            let fb = active_set_after(&k, &b, None).expect("the fallback runs");
+            assert_eq!((fb.method, fb.iterations), (Method::ActiveSet, 0));
+            assert!(close(&fb.lambda, &want, 1e-15), "{b}: {}", fb.lambda);
+        }
+        let n = ACTIVE_SET_FALLBACK_MAX + 1;
+        let (k, b) = (DMatrix::identity(n, n), DVector::from_element(n, 1.0));
+        assert!(active_set_after(&k, &b, None).is_none());
         assert!(fallback_affordable(1));
         assert!(fallback_affordable(ACTIVE_SET_FALLBACK_MAX));
         assert!(!fallback_affordable(ACTIVE_SET_FALLBACK_MAX + 1));

@@ -463,8 +463,23 @@ mod tests {
 
     #[test]
     fn the_first_iterates_are_those_of_textbook_fista() {
-        for seed in 0..3 {
-            let (data, w) = separable(20 + seed, 40, 15);
+        // Three random problems, and one on which backtracking must act: g_i = (1, 3), (1, −3),
+        // (2, 0) give a K symmetric in points 1 and 2, so the power iterations from 𝟙/√n stay in
+        // the symmetric subspace (estimate 6) while λ_max(K) = 18 along (1, −1, 0); w = (1, 0.1)
+        // gives points 1 and 2 different margins, so the steps move along (1, −1, 0) and L is
+        // doubled until the quadratic bound holds.
+        let backtracking = (
+            Binary::new(
+                DMatrix::from_row_slice(3, 2, &[1.0, 3.0, 1.0, -3.0, 2.0, 0.0]),
+                DVector::from_element(3, 1.0),
+            )
+            .unwrap(),
+            DVector::from_vec(vec![1.0, 0.1]),
+        );
+        let problems = (0..3)
+            .map(|seed| separable(20 + seed, 40, 15))
+            .chain([backtracking]);
+        for (seed, (data, w)) in problems.enumerate() {
             let model = Linear::new(w.clone());
             let q_raw = (data.x() * &w).component_mul(data.y());
             let q_min = q_raw.min();

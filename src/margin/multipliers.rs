@@ -671,6 +671,11 @@ mod tests {
             assert!(close(&l, &[1.5, 0.0], 1e-15), "{raw}: {l}");
             assert_eq!(made, exchanges, "{raw}");
         }
+        // The threshold is relative: at K/1000 (λ* = (1500, 0)) the entry 10⁻⁹ is still below
+        // 10⁻⁹ of the largest, so the start is right.
+        let (l, made) = polish_counting(&(&k / 1000.0), &b, &v(&[1400.0, 1e-9])).unwrap();
+        assert!(close(&l, &[1500.0, 0.0], 1e-12), "{l}");
+        assert_eq!(made, 0);
     }
 
     /// A degenerate optimum, K = I, b = (1, 0, 2): λ* = (1, 0, 2) with the gradient 0 at the

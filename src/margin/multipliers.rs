@@ -261,7 +261,8 @@ fn polish_counting(
     } else {
         Vec::new()
     };
-    for exchanges in 0..(2 * n + 2) {
+    let cap = 2 * n + 2;
+    for exchanges in 0..cap {
         let mut lambda = DVector::zeros(n);
         if !support.is_empty() {
             let ks = k.select_rows(&support).select_columns(&support);
@@ -300,7 +301,7 @@ fn polish_counting(
     }
     // The exchanges did not settle (a nearly singular support whose Cholesky succeeded with a
     // tiny pivot can cycle): the Gram-form Lawson–Hanson decides.
-    gram_fallback(k, b).map(|lambda| (lambda, 2 * n + 2))
+    gram_fallback(k, b).map(|lambda| (lambda, cap))
 }
 
 fn gram_fallback(k: &DMatrix<f64>, b: &DVector<f64>) -> Option<DVector<f64>> {

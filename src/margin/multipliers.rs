@@ -245,8 +245,9 @@ pub fn polish(k: &DMatrix<f64>, b: &DVector<f64>, raw: &DVector<f64>) -> Option<
     polish_counting(k, b, raw).map(|(lambda, _)| lambda)
 }
 
-/// [`polish`] and the number of support exchanges it made (0 when the raw support was right;
-/// none are counted on the Gram-form fallback).
+/// [`polish`] and the number of support exchanges it made: 0 when the raw support was right;
+/// those made before the Gram-form fallback took over (a dependent support), or the cap when the
+/// exchanges did not settle.
 fn polish_counting(
     k: &DMatrix<f64>,
     b: &DVector<f64>,

@@ -140,6 +140,13 @@ pub(crate) fn slackness(lambda: &DVector<f64>, q: &DVector<f64>) -> (f64, f64) {
     (delta, delta_abs)
 }
 
+/// The support of λ: the number of multipliers above [`SUPPORT_THRESHOLD`] times the largest
+/// (λ ≥ 0, so an all-zero λ has an empty support).
+pub(crate) fn support_size(lambda: &DVector<f64>) -> usize {
+    let threshold = SUPPORT_THRESHOLD * lambda.max();
+    lambda.iter().filter(|&&v| v > threshold).count()
+}
+
 /// The homogeneity degree L, or the assumption error naming the model.
 pub(crate) fn homogeneity(model: &dyn Model) -> Result<u32> {
     model.homogeneity().ok_or_else(|| {
@@ -284,11 +291,7 @@ impl<'a> Solved<'a> {
         let (delta, delta_abs) = slackness(&lambda, &q);
         // Euler's identity b_i = L·q_i, relative (scale-free).
         let euler_gap = (&sys.b - &sys.q * l).amax() / sys.b.amax().max(f64::MIN_POSITIVE);
-        let max_l = lambda.max();
-        let support = lambda
-            .iter()
-            .filter(|&&v| v > SUPPORT_THRESHOLD * max_l && v > 0.0)
-            .count();
+        let support = support_size(&lambda);
         let box_eps = match opts.box_delta {
             None => None,
             Some(d0) => {
@@ -337,13 +340,7 @@ pub fn loss_multipliers(
     model.check_input(data.x())?;
     let l = homogeneity(model)?;
     let q = model.forward(data.x()).component_mul(data.y());
-    let q_min = q.min();
-    if !(q_min > 0.0) {
-        return Err(Error::assumption(
-            "positive margins",
-            format!("min margin {q_min:.6e} ≤ 0"),
-        ));
-    }
+    let q_min = positive_min(&q)?;
     let weights = q.map(|v| -loss.deriv(v));
     let mut normalised = model.boxed_clone();
     normalised.set_params(&(model.params() / q_min.powf(1.0 / l as f64)))?;
@@ -630,6 +627,111 @@ mod tests {
         assert!((eps - want).abs() < 1e-14, "{eps} vs {want}");
         let e = loss_multipliers(&linear(&[-1.0, 1.0]), &data, MarginLoss::Logistic);
         assert!(matches!(e, Err(Error::Assumption { .. })));
+    }
+
+    /// The support counts the multipliers above 10⁻⁹ times the largest, strictly: at max λ = 1
+    /// an entry of exactly 10⁻⁹ is out; at max λ = 10³ (threshold 10⁻⁶) 10⁻⁵ is in and 10⁻⁷,
+    /// 10⁻¹³ are out; an all-zero λ has an empty support.
+    #[test]
+    fn support_size_by_hand() {
+        let v = |x: &[f64]| DVector::from_row_slice(x);
+        assert_eq!(support_size(&v(&[1.0, 1e-9, 2e-9, 0.0])), 2);
+        assert_eq!(support_size(&v(&[1e3, 1e-5, 1e-7, 1e-13, 0.0])), 2);
+        assert_eq!(support_size(&v(&[0.0, 0.0])), 0);
+        assert_eq!(support_size(&v(&[3.0])), 1);
+    }
+
+    /// A model that declares the wrong homogeneity degree: a linear model (L = 1) that says
+    /// L = 2. Euler's identity b_i = L·q_i then fails by exactly b_i, and the certificate's
+    /// `euler_gap` (relative to max |b_i|) reports it.
+    #[derive(Clone)]
+    struct DeclaresTwo(Linear);
+
+    impl Model for DeclaresTwo {
+        fn name(&self) -> String {
+            self.0.name()
+        }
+        fn input_dim(&self) -> usize {
+            self.0.input_dim()
+        }
+        fn params(&self) -> &DVector<f64> {
+            self.0.params()
+        }
+        fn params_mut(&mut self) -> &mut DVector<f64> {
+            self.0.params_mut()
+        }
+        fn homogeneity(&self) -> Option<u32> {
+            Some(2)
+        }
+        fn forward(&self, x: &DMatrix<f64>) -> DVector<f64> {
+            self.0.forward(x)
+        }
+        fn jvp(&self, x: &DMatrix<f64>, u: &DVector<f64>) -> DVector<f64> {
+            self.0.jvp(x, u)
+        }
+        fn vjp(&self, x: &DMatrix<f64>, c: &DVector<f64>) -> DVector<f64> {
+            self.0.vjp(x, c)
+        }
+        fn jacobian(&self, x: &DMatrix<f64>) -> DMatrix<f64> {
+            self.0.jacobian(x)
+        }
+        fn input_grad(&self, x: &DMatrix<f64>) -> DMatrix<f64> {
+            self.0.input_grad(x)
+        }
+        fn boxed_clone(&self) -> Box<dyn Model> {
+            Box::new(self.clone())
+        }
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
+        }
+    }
+
+    /// θ = (1, 1) on the three points: q = b = (1, 1, 4). Declared L = 1 (the truth): gap 0.
+    /// Declared L = 2: max |b − 2q| / max |b| = 4/4 = 1.
+    #[test]
+    fn the_euler_gap_reports_a_wrong_homogeneity_degree() {
+        let data = three_points();
+        let opts = CertifyOptions::default();
+        let honest = certify(&linear(&[1.0, 1.0]), &data, &opts).unwrap();
+        assert_eq!(honest.euler_gap, 0.0);
+        let lying = certify(&DeclaresTwo(linear(&[1.0, 1.0])), &data, &opts).unwrap();
+        assert_eq!(lying.homogeneity, 2);
+        assert_eq!(lying.euler_gap, 1.0);
+    }
+
+    /// The loss's multipliers of a 2-homogeneous net are fitted at θ̃ = θ/q_min^{1/2}: ε is the
+    /// residual of the returned λ at that θ̃ (computed here by the dense residual), and the same
+    /// net with θ scaled by 3 has the same θ̃. q_min ≠ 1, so a wrong root of q_min shows.
+    #[test]
+    fn loss_multipliers_normalise_a_two_homogeneous_net() {
+        use crate::model::{Activation, OutputLayer, TwoLayer};
+        let theta = DVector::from_row_slice(&[
+            1.0, 0.5, 0.5, 1.0, 1.0, 1.0, 0.2, 0.3, // W, row by row
+            1.0, 0.5, 0.25, 1.0, // v
+        ]);
+        let net = |t: DVector<f64>| {
+            TwoLayer::new(2, 4, Activation::Relu, false, OutputLayer::Trained, t).unwrap()
+        };
+        let data = three_points();
+        let q_min = net(theta.clone())
+            .forward(data.x())
+            .component_mul(data.y())
+            .min();
+        assert!((q_min - 1.0).abs() > 0.1, "q_min = {q_min}");
+        let (lambda, eps) =
+            loss_multipliers(&net(theta.clone()), &data, MarginLoss::Logistic).unwrap();
+        let at_theta_tilde = residual(&net(&theta / q_min.sqrt()), &data, &lambda).norm();
+        assert!(eps > 1e-3, "not a KKT point: ε = {eps}");
+        assert!(
+            (eps - at_theta_tilde).abs() <= 1e-12 * eps,
+            "{eps} vs {at_theta_tilde}"
+        );
+        // θ̃ is scale-free, so the residual of the λ fitted at 3θ is again at the same θ̃.
+        let theta_tilde = &theta / q_min.sqrt();
+        let (lambda3, eps3) =
+            loss_multipliers(&net(theta * 3.0), &data, MarginLoss::Logistic).unwrap();
+        let again = residual(&net(theta_tilde), &data, &lambda3).norm();
+        assert!((eps3 - again).abs() <= 1e-12 * eps3, "{eps3} vs {again}");
     }
 
     /// What a trajectory records is the certificate's (ε, δ).

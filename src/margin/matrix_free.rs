@@ -25,12 +25,12 @@
 //! certificate reports both bounds and whether the gap was reached, so it is honest at any
 //! iteration count. δ, τ and the support are those of the λ attaining the upper bound.
 
-use super::certificate::{homogeneity, positive_min, slackness};
+use super::certificate::{homogeneity, positive_min, slackness, support_size};
 use crate::data::Binary;
 use crate::error::{Error, Result};
 use crate::loss::MarginLoss;
 use crate::model::{Linearized, Model};
-use crate::tol::{DESCENT_SLACK, SUPPORT_THRESHOLD};
+use crate::tol::DESCENT_SLACK;
 use nalgebra::DVector;
 use serde::Serialize;
 
@@ -167,11 +167,8 @@ pub fn certify(
     let b = ops.gt(&theta);
     let b_min = b.min();
     let theta_sq = theta.norm_squared();
-    let mut r_bound = if b_min > 0.0 {
-        theta_sq / b_min
-    } else {
-        f64::INFINITY
-    };
+    // C/b_min, set at every evaluation when b_min > 0 (the last iteration is always evaluated).
+    let mut r_bound = f64::INFINITY;
 
     // Start: the better of λ = 0 and the loss-implied multipliers with their fitted scale.
     let weights = q.map(|v| -MarginLoss::Logistic.deriv(v));
@@ -266,8 +263,11 @@ pub fn certify(
             }
         }
     }
+    // Every evaluation's objective was NaN or ∞ (the last iteration is always evaluated).
     if !best.0.is_finite() {
-        best = (f, lambda);
+        return Err(Error::NonFinite(
+            "matrix-free certificate: the objective is not finite".into(),
+        ));
     }
     let lambda = best.1;
     let eps = (&theta - ops.g(&lambda)).norm();
@@ -279,7 +279,6 @@ pub fn certify(
     let lower = lower.min(eps);
     let theta_norm = theta.norm();
     let (delta, delta_abs) = slackness(&lambda, &q);
-    let max_l = lambda.max();
     Ok(MatrixFreeCertificate {
         homogeneity: l,
         q_min_raw: q_min,
@@ -295,10 +294,7 @@ pub fn certify(
         tau: (1.0 - q.min()).max(0.0),
         lambda_sum: lambda.sum(),
         lambda_sum_bound: r_bound,
-        support: lambda
-            .iter()
-            .filter(|&&v| v > 0.0 && v > SUPPORT_THRESHOLD * max_l)
-            .count(),
+        support: support_size(&lambda),
         iterations,
         passes: ops.passes,
         lambda,
@@ -390,6 +386,48 @@ mod tests {
         }
     }
 
+    /// `max_iters` is accepted from 1 up to and including [`MAX_ITERS_CAP`] (the run stops at
+    /// the gap long before); 0 and the cap + 1 are refused, naming the option.
+    #[test]
+    fn max_iters_bounds() {
+        let (data, w) = separable(3, 12, 4);
+        let model = Linear::new(w);
+        for (max_iters, ok) in [
+            (0, false),
+            (1, true),
+            (MAX_ITERS_CAP, true),
+            (MAX_ITERS_CAP + 1, false),
+        ] {
+            let opts = Options {
+                max_iters,
+                ..Options::default()
+            };
+            let r = certify(&model, &data, &opts, &mut |_, _, _| {});
+            match r {
+                Ok(c) => assert!(ok && c.iterations <= max_iters, "{max_iters}"),
+                Err(e) => assert!(
+                    !ok && e.to_string().contains("--max-iters"),
+                    "{max_iters}: {e}"
+                ),
+            }
+        }
+    }
+
+    /// One point x = 1 with label +1 and w = 1: θ̃ = 1 = 1·g₁, so λ = (1) is exact; the
+    /// certificate reports ε and its relative gap as 0 (not 0/0).
+    #[test]
+    fn an_exact_one_point_certificate_has_gap_zero() {
+        let data = Binary::new(
+            DMatrix::from_element(1, 1, 1.0),
+            DVector::from_element(1, 1.0),
+        )
+        .unwrap();
+        let model = Linear::new(DVector::from_element(1, 1.0));
+        let mf = certify(&model, &data, &Options::default(), &mut |_, _, _| {}).unwrap();
+        assert_eq!((mf.eps, mf.gap_rel), (0.0, 0.0), "{mf:?}");
+        assert!(mf.converged);
+    }
+
     /// The run written out plainly on the dense G = Xᵀdiag(y) of a linear model: the warm
     /// start, eight power iterations for L, then FISTA with backtracking and the function-value
     /// restart, and the lower bound's four fixed-point rounds at the last iterate. Returns λ_k,
@@ -476,23 +514,57 @@ mod tests {
             .unwrap(),
             DVector::from_vec(vec![1.0, 0.1]),
         );
+        // And a 2-homogeneous net (L = 2, so b_i = 2q̃_i and b_min = 2, not 1 as for the linear
+        // models): two ReLU units with trained output weights on three points of the positive
+        // quadrant, all labelled +1; G is its Jacobian at θ̃ = θ/q_min^{1/2}.
+        let two_layer: (Binary, Box<dyn Model>) = (
+            Binary::new(
+                DMatrix::from_row_slice(3, 2, &[1.0, 0.0, 0.0, 1.0, 2.0, 2.0]),
+                DVector::from_element(3, 1.0),
+            )
+            .unwrap(),
+            Box::new(
+                TwoLayer::new(
+                    2,
+                    2,
+                    Activation::Relu,
+                    false,
+                    OutputLayer::Trained,
+                    DVector::from_row_slice(&[1.0, 0.5, 0.2, 1.0, 1.5, 0.5]),
+                )
+                .unwrap(),
+            ),
+        );
+        let linear = |(data, w): (Binary, DVector<f64>)| -> (Binary, Box<dyn Model>) {
+            (data, Box::new(Linear::new(w)))
+        };
         let problems = (0..3)
-            .map(|seed| separable(20 + seed, 40, 15))
-            .chain([backtracking]);
-        for (seed, (data, w)) in problems.enumerate() {
-            let model = Linear::new(w.clone());
-            let q_raw = (data.x() * &w).component_mul(data.y());
+            .map(|seed| linear(separable(20 + seed, 40, 15)))
+            .chain([linear(backtracking), two_layer]);
+        // The lower bound's fixed point is exercised only where the Frank–Wolfe bound is positive.
+        let mut positive_lower = 0;
+        for (seed, (data, model)) in problems.enumerate() {
+            let model = model.as_ref();
+            let q_raw = model.forward(data.x()).component_mul(data.y());
             let q_min = q_raw.min();
-            let (theta, q) = (&w / q_min, &q_raw / q_min);
-            let g = data.x().transpose() * DMatrix::from_diagonal(data.y());
-            for k in [1, 2, 3, 5, 8, 13, 21] {
+            let l = model.homogeneity().unwrap() as f64;
+            let mut normalised = model.boxed_clone();
+            normalised
+                .set_params(&(model.params() / q_min.powf(1.0 / l)))
+                .unwrap();
+            let (theta, q) = (normalised.params().clone_owned(), &q_raw / q_min);
+            let g = normalised.jacobian(data.x()).transpose() * DMatrix::from_diagonal(data.y());
+            for k in [1, 2, 3, 5, 8, 13, 21, 55] {
                 let opts = Options {
                     max_iters: k,
                     gap: 1e-12,
                     check_every: 1000,
                 };
-                let mf = certify(&model, &data, &opts, &mut |_, _, _| {}).unwrap();
+                let mf = certify(model, &data, &opts, &mut |_, _, _| {}).unwrap();
                 let reference = textbook_run(&g, &theta, &q, k);
+                if reference.lower > 0.0 {
+                    positive_lower += 1;
+                }
                 let scale = reference.lambda.amax();
                 let diff = (&mf.lambda - &reference.lambda).amax();
                 assert!(
@@ -501,10 +573,17 @@ mod tests {
                 );
                 assert_eq!(mf.iterations, k);
                 assert_eq!(mf.passes, reference.passes, "seed {seed}, k = {k}: passes");
-                assert!((mf.eps - reference.eps).abs() <= 1e-10 * reference.eps);
+                // ε = ‖θ̃ − Gλ‖ cancels as λ converges: its rounding is relative to ‖θ̃‖.
+                let theta_norm = theta.norm();
+                assert!(
+                    (mf.eps - reference.eps).abs() <= 1e-10 * theta_norm,
+                    "seed {seed}, k = {k}: ε {} vs {}",
+                    mf.eps,
+                    reference.eps
+                );
                 let lower = reference.lower.min(reference.eps);
                 assert!(
-                    (mf.eps_lower - lower).abs() <= 1e-9 * reference.eps,
+                    (mf.eps_lower - lower).abs() <= 1e-9 * theta_norm,
                     "seed {seed}, k = {k}: lower {} vs {lower}",
                     mf.eps_lower
                 );
@@ -516,6 +595,10 @@ mod tests {
                 );
             }
         }
+        assert!(
+            positive_lower >= 5,
+            "{positive_lower} runs with ε_lower > 0"
+        );
     }
 
     #[test]

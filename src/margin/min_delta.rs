@@ -479,6 +479,36 @@ mod tests {
     }
 
     /// The rank does not depend on the units of K: the tolerances are relative to max diag K.
+    /// The correction onto K λ = K λ* on the support, for a K of rank 2 with n = 4 (every
+    /// column on the support, so K_{:,S} is singular): K·out = K·λ* to rounding, the correction
+    /// is least-norm (it lies in the row space of K_{:,S}, here ⊥ the null space of K), and it
+    /// is the same for K scaled by 10⁶ and 10⁻⁶ — the rank tolerance is relative to max |K|.
+    #[test]
+    fn the_correction_onto_the_residual_set_is_scale_free() {
+        let g = DMatrix::from_row_slice(2, 4, &[1.0, 2.0, 0.0, 1.0, 0.0, 1.0, 1.0, -1.0]);
+        let k = g.transpose() * &g;
+        let lambda_star = DVector::from_row_slice(&[1.0, 0.5, 0.2, 2.0]);
+        let raw = DVector::from_row_slice(&[1.01, 0.52, 0.23, 1.99]);
+        let out = onto_residual_set(&k, &lambda_star, &raw).unwrap();
+        let off = (&k * (&out - &lambda_star)).amax();
+        assert!(off <= 1e-13, "K(out − λ*) = {off:e}");
+        // Least norm: the correction has no component in the null space of K (= of G), spanned
+        // by (−2, 1, −1, 0) and (−1, 0, 1, 1).
+        let moved = &out - &raw;
+        assert!(moved.amax() > 1e-3, "{moved}");
+        for null in [[-2.0, 1.0, -1.0, 0.0], [-1.0, 0.0, 1.0, 1.0]] {
+            let null = DVector::from_row_slice(&null);
+            assert_eq!(&g * &null, DVector::zeros(2));
+            let along = null.dot(&moved);
+            assert!(along.abs() <= 1e-13, "null-space part {along:e}");
+        }
+        for s in [1e6, 1e-6] {
+            let scaled = onto_residual_set(&(&k * s), &lambda_star, &raw).unwrap();
+            let d = (&scaled - &out).amax();
+            assert!(d <= 1e-9, "K × {s:e}: differs by {d:e}");
+        }
+    }
+
     #[test]
     fn rank_is_scale_invariant() {
         let mut r = crate::rng::seeded(3, 1);

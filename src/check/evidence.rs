@@ -427,4 +427,80 @@ mod tests {
         assert!((m.ratio() - 8.0).abs() < 1e-12, "{}", m.ratio());
         assert_eq!(m.outcome, Outcome::Pass);
     }
+
+    /// A breach is explained as "measured relation bound does not hold", with the kind's tag
+    /// and the key; a measurement without evidence gives its reason instead.
+    #[test]
+    fn explain_names_the_key_and_the_breach_or_the_reason() {
+        let mut ev = evidence("explain.invariance");
+        // The control must move the scores by at least 1e−12: 1e−13 is a breach.
+        ev.record("control.rescaled", Agg::of(1e-13, 2));
+        let m = &ev.measurements[0];
+        assert_eq!(m.outcome, Outcome::Fail);
+        let line = m.explain();
+        let want = format!(
+            "{} `control.rescaled`: {} {} {} does not hold",
+            m.kind.tag(),
+            crate::report::fmt_num(1e-13),
+            m.relation.symbol(),
+            crate::report::fmt_num(m.bound)
+        );
+        assert_eq!(line, want);
+        let mut ev = evidence("explain.invariance");
+        ev.record("control.rescaled", Agg::of(f64::NAN, 2));
+        let m = &ev.measurements[0];
+        let reason = m.reason.clone().expect("a NaN aggregate has a reason");
+        assert_eq!(
+            m.explain(),
+            format!("{} `control.rescaled`: {reason}", m.kind.tag())
+        );
+    }
+
+    /// The reasons for a non-pass: unmet preconditions first (one that bears only on the
+    /// claim says so), then the other measurements that did not pass, in recording order;
+    /// passes give none.
+    #[test]
+    fn reasons_list_unmet_preconditions_first() {
+        let mut ev = evidence("dimpled.curved.tangent");
+        ev.record("jacobian.fd", Agg::of(1e-3, 4)); // gate ≤ 1e−6: fails
+        ev.record("angle.local", Agg::of(0.1, 4)); // gate ≤ 0.15: passes
+        ev.record("trained", Agg::of(0.0, 1)); // precondition ≥ 1, scope probes: unmet
+        let explain = |key: &str| {
+            ev.measurements
+                .iter()
+                .find(|m| m.key == key)
+                .unwrap()
+                .explain()
+        };
+        assert_eq!(
+            ev.reasons(),
+            vec![
+                format!("unmet (for the claim) {}", explain("trained")),
+                explain("jacobian.fd"),
+            ]
+        );
+    }
+
+    /// `finish` lists the measurements in the theory file's order, whatever the order in which
+    /// the check recorded them.
+    #[test]
+    fn finish_orders_the_measurements_as_declared() {
+        let id = "explain.invariance";
+        let keys: Vec<String> = theory::get(id)
+            .unwrap()
+            .measured
+            .iter()
+            .map(|m| m.key.clone())
+            .collect();
+        assert!(keys.len() >= 3, "{keys:?}");
+        let mut ev = evidence(id);
+        for k in keys.iter().rev() {
+            ev.record(k, Agg::of(0.0, 2));
+        }
+        let recorded: Vec<String> = ev.measurements.iter().map(|m| m.key.clone()).collect();
+        assert_ne!(recorded, keys);
+        let done = ev.finish().unwrap();
+        let got: Vec<String> = done.measurements.iter().map(|m| m.key.clone()).collect();
+        assert_eq!(got, keys);
+    }
 }

@@ -502,5 +502,15 @@ mod tests {
         let done = ev.finish().unwrap();
         let got: Vec<String> = done.measurements.iter().map(|m| m.key.clone()).collect();
         assert_eq!(got, keys);
+        // A declared key left unrecorded breaks the contract, named.
+        let mut ev = evidence(id);
+        for k in &keys[1..] {
+            ev.record(k, Agg::of(0.0, 2));
+        }
+        let e = ev.finish().unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("does not record the declared `{}`", keys[0])),
+            "{e}"
+        );
     }
 }

@@ -509,19 +509,26 @@ mod tests {
         }
     }
 
+    /// θ of a two-layer ReLU net on R² with four units: W row by row, then v.
+    fn two_layer_theta() -> DVector<f64> {
+        DVector::from_row_slice(&[
+            1.0, 0.5, 0.5, 1.0, 1.0, 1.0, 0.2, 0.3, // W, row by row
+            1.0, 0.5, 0.25, 1.0, // v
+        ])
+    }
+
+    /// The net of [`two_layer_theta`]'s shape with trained output weights (L = 2) at `theta`.
+    fn two_layer_net(theta: DVector<f64>) -> crate::model::TwoLayer {
+        use crate::model::{Activation, OutputLayer, TwoLayer};
+        TwoLayer::new(2, 4, Activation::Relu, false, OutputLayer::Trained, theta).unwrap()
+    }
+
     /// A two-layer ReLU net with trained output weights (L = 2, 12 parameters, not a KKT point):
     /// q scales as c², so s = q_min^{1/2} grows by 3 from θ to 3θ, and λ̃ = s^{L−2}λ = λ: the
     /// two certificates agree. Euler's identity b_i = 2q_i holds.
     #[test]
     fn a_two_homogeneous_net_certifies_at_any_scale() {
-        use crate::model::{Activation, OutputLayer, TwoLayer};
-        let theta = DVector::from_row_slice(&[
-            1.0, 0.5, 0.5, 1.0, 1.0, 1.0, 0.2, 0.3, // W, row by row
-            1.0, 0.5, 0.25, 1.0, // v
-        ]);
-        let net = |t: DVector<f64>| {
-            TwoLayer::new(2, 4, Activation::Relu, false, OutputLayer::Trained, t).unwrap()
-        };
+        let (theta, net) = (two_layer_theta(), two_layer_net);
         let data = three_points();
         let c1 = certify(&net(theta.clone()), &data, &CertifyOptions::default()).unwrap();
         let c3 = certify(&net(theta * 3.0), &data, &CertifyOptions::default()).unwrap();
@@ -704,14 +711,7 @@ mod tests {
     /// net with θ scaled by 3 has the same θ̃. q_min ≠ 1, so a wrong root of q_min shows.
     #[test]
     fn loss_multipliers_normalise_a_two_homogeneous_net() {
-        use crate::model::{Activation, OutputLayer, TwoLayer};
-        let theta = DVector::from_row_slice(&[
-            1.0, 0.5, 0.5, 1.0, 1.0, 1.0, 0.2, 0.3, // W, row by row
-            1.0, 0.5, 0.25, 1.0, // v
-        ]);
-        let net = |t: DVector<f64>| {
-            TwoLayer::new(2, 4, Activation::Relu, false, OutputLayer::Trained, t).unwrap()
-        };
+        let (theta, net) = (two_layer_theta(), two_layer_net);
         let data = three_points();
         let q_min = net(theta.clone())
             .forward(data.x())

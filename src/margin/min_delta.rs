@@ -478,7 +478,6 @@ mod tests {
         );
     }
 
-    /// The rank does not depend on the units of K: the tolerances are relative to max diag K.
     /// The correction onto K λ = K λ* on the support, for a K of rank 2 with n = 4 (every
     /// column on the support, so K_{:,S} is singular): K·out = K·λ* to rounding, the correction
     /// is least-norm (it lies in the row space of K_{:,S}, here ⊥ the null space of K), and it
@@ -509,6 +508,7 @@ mod tests {
         }
     }
 
+    /// The rank does not depend on the units of K: the tolerances are relative to max diag K.
     #[test]
     fn rank_is_scale_invariant() {
         let mut r = crate::rng::seeded(3, 1);
